@@ -1,0 +1,5 @@
+"""`python -m revlens` runs the CLI."""
+
+from revlens.cli import main
+
+main()

@@ -1,0 +1,141 @@
+"""The `revlens` command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+import revlens
+from revlens.config import Settings, load_settings
+from revlens.db import migrate as migrations
+from revlens.db.session import Database
+from revlens.errors import RevlensError
+
+app = typer.Typer(
+    name="revlens",
+    help="revlens: subscription analytics for the Stripe accounts that connect to it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="A revlens.toml file (default: $REVLENS_CONFIG or ./revlens.toml)."
+    ),
+]
+
+
+def _settings(config: Path | None) -> Settings:
+    settings = load_settings(config_file=config)
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if settings.log_level != "debug":
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    return settings
+
+
+def _database(settings: Settings) -> Database:
+    database = Database.from_url(settings.database_url, pool_size=settings.database_pool_size)
+    database.check()
+    return database
+
+
+@app.command()
+def version() -> None:
+    """Print the version of revlens."""
+    console.print(f"revlens {revlens.__version__}")
+
+
+@app.command()
+def migrate(
+    config: ConfigOption = None,
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+) -> None:
+    """Bring the database schema up to date (or to --revision)."""
+    settings = _settings(config)
+    database = _database(settings)
+    before = migrations.current_revision(database.engine)
+    migrations.upgrade(database.engine, revision)
+    after = migrations.current_revision(database.engine)
+    database.dispose()
+    if before == after:
+        console.print(f"database already at {after}")
+    else:
+        console.print(f"database migrated from {before or 'nothing'} to {after}")
+
+
+@app.command()
+def worker(
+    config: ConfigOption = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker threads.")] = 2,
+) -> None:
+    """Run the queue consumer until interrupted."""
+    from revlens.tasks.queue import make_queue
+
+    settings = _settings(config)
+    database = _database(settings)
+    migrations.check_schema(database.engine)
+    queue = make_queue(settings, database=database)
+    queue.check()
+    console.print(f"worker: {workers} threads on {settings.queue_url}")
+    queue.run_worker(workers=workers)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the web app."""
+    import uvicorn
+
+    from revlens.tasks.queue import make_queue
+    from revlens.web.app import create_app
+
+    settings = _settings(config)
+    database = _database(settings)
+    migrations.check_schema(database.engine)
+    queue = make_queue(settings, database=database)
+    queue.check()
+    console.print(f"serving on http://{host}:{port} (public URL {settings.public_url})")
+    uvicorn.run(
+        create_app(settings, database=database, queue=queue),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def heartbeat(config: ConfigOption = None) -> None:
+    """Enqueue a heartbeat job; a running worker writes its row (a queue round-trip check)."""
+    from revlens.tasks.jobs import heartbeat as heartbeat_job
+    from revlens.tasks.queue import make_queue
+
+    settings = _settings(config)
+    queue = make_queue(settings)
+    queue.check()
+    queue.enqueue(heartbeat_job, source="cli")
+    console.print(f"heartbeat enqueued on {settings.queue_url}")
+
+
+def main() -> None:
+    """Run the CLI; a RevlensError ends it with one line on stderr and exit status 2."""
+    try:
+        app()
+    except RevlensError as exc:
+        errors.print(f"revlens: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)

@@ -1,0 +1,1 @@
+"""Database access: engine factory, units of work, the declarative base and migrations."""

@@ -1,0 +1,55 @@
+"""Units of work: the request or job that opens one owns its commit and rollback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from revlens.db.engine import DEFERRED, check_database, make_engine
+
+
+class Database:
+    """An engine and the sessions made from it; one per process, built by the entry point."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._writer = sessionmaker(bind=engine, expire_on_commit=False)
+        self._reader = sessionmaker(
+            bind=engine.execution_options(sqlite_begin=DEFERRED), expire_on_commit=False
+        )
+
+    @classmethod
+    def from_url(cls, url: str, *, pool_size: int = 5) -> Database:
+        """Build a Database for a normalised URL."""
+        return cls(make_engine(url, pool_size=pool_size))
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """Yield a session that commits when the block succeeds and rolls back when it raises."""
+        with self._writer() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """Yield a session for reads only; closing it rolls back whatever it did.
+
+        Closing (rather than rolling back) keeps the loaded objects readable after the block.
+        """
+        with self._reader() as session:
+            yield session
+
+    def check(self) -> None:
+        """Raise StartupError in one line when the database cannot be reached."""
+        check_database(self.engine)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

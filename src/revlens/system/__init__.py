@@ -1,0 +1,1 @@
+"""Operational records of revlens itself (heartbeats)."""

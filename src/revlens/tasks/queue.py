@@ -1,0 +1,91 @@
+"""The queue factory: huey on SQLite by default, on Redis when REVLENS_QUEUE_URL is redis://."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from huey import Huey, RedisHuey, SqliteHuey
+from huey.api import Result
+
+from revlens.config import Settings, sqlite_queue_path
+from revlens.db.session import Database
+from revlens.errors import StartupError
+from revlens.tasks.context import JobContext
+from revlens.tasks.registry import JobFunction, JobSpec, declared_jobs, spec_for
+
+QUEUE_NAME = "revlens"
+SQLITE_QUEUE_TIMEOUT_S = 30
+
+
+class Queue:
+    """A huey instance with revlens' jobs registered on it."""
+
+    def __init__(self, huey: Huey, context: JobContext) -> None:
+        self.huey = huey
+        self.context = context
+        self._tasks: dict[str, Any] = {spec.name: self._register(spec) for spec in declared_jobs()}
+
+    def _register(self, spec: JobSpec) -> Any:
+        def run(**kwargs: Any) -> Any:
+            return spec.function(self.context, **kwargs)
+
+        run.__name__ = run.__qualname__ = spec.name
+        return self.huey.task(name=spec.name, retries=spec.retries, retry_delay=spec.retry_delay)(
+            run
+        )
+
+    def enqueue(self, function: JobFunction, /, **kwargs: Any) -> Result | Any:
+        """Enqueue a declared job; in immediate mode it runs now and its value is returned."""
+        return self._tasks[spec_for(function).name](**kwargs)
+
+    def pending(self) -> int:
+        """Return how many jobs wait in the queue (reaches the storage: a health check)."""
+        return int(self.huey.pending_count())
+
+    def check(self) -> None:
+        """Raise StartupError in one line when the queue's storage cannot be reached."""
+        try:
+            self.pending()
+        except Exception as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StartupError(f"REVLENS_QUEUE_URL: cannot reach the queue: {reason}") from None
+
+    def run_worker(self, *, workers: int = 2) -> None:
+        """Run the consumer in this process until SIGINT or SIGTERM."""
+        consumer = self.huey.create_consumer(
+            workers=workers,
+            worker_type="thread",
+            periodic=True,
+            initial_delay=0.05,
+            backoff=1.5,
+            max_delay=0.5,
+            check_worker_health=True,
+        )
+        consumer.run()
+
+
+def make_queue(
+    settings: Settings, *, database: Database | None = None, immediate: bool = False
+) -> Queue:
+    """Build the queue named by the settings; `immediate` runs jobs inline (tests)."""
+    context = JobContext(settings, database)
+    url = settings.queue_url
+    huey: Huey
+    if url.startswith(("redis://", "rediss://")):
+        huey = RedisHuey(QUEUE_NAME, url=url, immediate=immediate, utc=True)
+    else:
+        path = sqlite_queue_path(url)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StartupError(
+                f"REVLENS_QUEUE_URL: cannot create {path.parent}: {exc.strerror}"
+            ) from None
+        huey = SqliteHuey(
+            QUEUE_NAME,
+            filename=str(path),
+            immediate=immediate,
+            utc=True,
+            timeout=SQLITE_QUEUE_TIMEOUT_S,
+        )
+    return Queue(huey, context)

@@ -1,0 +1,1 @@
+"""The web app: FastAPI routes, Jinja2 templates and static files."""

@@ -1,0 +1,124 @@
+"""The queue on SQLite and on Redis: a job enqueued by one process is run by another."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from revlens.config import Settings
+from revlens.db import migrate
+from revlens.db.session import Database
+from revlens.errors import StartupError
+from revlens.system.service import heartbeats
+from revlens.tasks.jobs import heartbeat
+from revlens.tasks.queue import make_queue
+
+
+def _environ(settings: Settings) -> dict[str, str]:
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/root"),
+        "REVLENS_DATA_DIR": str(settings.data_dir),
+        "REVLENS_DATABASE_URL": settings.database_url,
+        "REVLENS_QUEUE_URL": settings.queue_url,
+        "REVLENS_SECRET_KEY": settings.secret_key.get_secret_value(),
+    }
+
+
+def _revlens(*args: str, settings: Settings, **kwargs: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "revlens", *args],
+        env=_environ(settings),
+        cwd=settings.data_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kwargs,
+    )
+
+
+def _wait_for_heartbeat(database: Database, source: str, timeout: float = 30) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with database.read() as session:
+            found = heartbeats(session, source=source)
+        if found:
+            return [h.process for h in found]
+        time.sleep(0.1)
+    raise AssertionError(f"no heartbeat from {source!r} within {timeout}s")
+
+
+def _round_trip(settings: Settings) -> None:
+    """Enqueue with `revlens heartbeat` in one process; a `revlens worker` process runs it."""
+    database = Database.from_url(settings.database_url)
+    migrate.upgrade(database.engine)
+    enqueue = _revlens("heartbeat", settings=settings)
+    out, _ = enqueue.communicate(timeout=60)
+    assert enqueue.returncode == 0, out
+    with database.read() as session:
+        assert heartbeats(session, source="cli") == []  # nothing ran it yet
+    assert make_queue(settings).pending() == 1
+    worker = _revlens("worker", "--workers", "1", settings=settings)
+    try:
+        processes = _wait_for_heartbeat(database, "cli")
+    finally:
+        worker.send_signal(signal.SIGINT)
+        out, _ = worker.communicate(timeout=30)
+    assert len(processes) == 1
+    assert processes[0].endswith(f":{worker.pid}"), (processes, out)
+    assert make_queue(settings).pending() == 0
+    database.dispose()
+
+
+def test_sqlite_queue_round_trip_between_processes(
+    make_settings: Any, fresh_database_url: str
+) -> None:
+    _round_trip(make_settings(REVLENS_DATABASE_URL=fresh_database_url))
+
+
+@pytest.mark.redis
+def test_redis_queue_round_trip_between_processes(
+    make_settings: Any, fresh_database_url: str, redis_url: str
+) -> None:
+    settings = make_settings(REVLENS_DATABASE_URL=fresh_database_url, REVLENS_QUEUE_URL=redis_url)
+    assert settings.queue_url.startswith("redis://")
+    _round_trip(settings)
+
+
+def test_immediate_mode_runs_the_job_inline(make_settings: Any, database: Database) -> None:
+    settings = make_settings()
+    queue = make_queue(settings, database=database, immediate=True)
+    row_id = queue.enqueue(heartbeat, source="immediate")
+    with database.read() as session:
+        found = heartbeats(session, source="immediate")
+    assert [h.id for h in found] == [row_id.get()]
+    with database.unit_of_work() as session:
+        for row in found:
+            session.delete(session.merge(row))
+
+
+def test_only_declared_jobs_can_be_enqueued(make_settings: Any) -> None:
+    queue = make_queue(make_settings())
+    with pytest.raises(LookupError, match="not a declared job"):
+        queue.enqueue(print)
+
+
+def test_an_unreachable_redis_is_one_line(make_settings: Any) -> None:
+    queue = make_queue(make_settings(REVLENS_QUEUE_URL="redis://127.0.0.1:1/0"))
+    with pytest.raises(StartupError) as caught:
+        queue.check()
+    assert str(caught.value).startswith("REVLENS_QUEUE_URL: cannot reach the queue: ")
+    assert "\n" not in str(caught.value)
+
+
+def test_sqlite_queue_creates_its_directory(make_settings: Any, tmp_path: Path) -> None:
+    queue = make_queue(make_settings(REVLENS_QUEUE_URL=f"sqlite:///{tmp_path}/q/dir/queue.db"))
+    queue.check()
+    assert (tmp_path / "q" / "dir" / "queue.db").exists()

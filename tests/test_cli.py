@@ -1,0 +1,99 @@
+"""The `revlens` command as a person runs it: exit status and exactly what it prints."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import revlens
+
+
+def _run(*args: str, tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    environ = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "REVLENS_DATA_DIR": str(tmp_path / "data"),
+        **variables,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "revlens", *args],
+        env=environ,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_help_lists_the_commands(tmp_path: Path) -> None:
+    result = _run("--help", tmp_path=tmp_path)
+    assert result.returncode == 0
+    for command in ("version", "migrate", "worker", "serve"):
+        assert command in result.stdout
+
+
+def test_version(tmp_path: Path) -> None:
+    result = _run("version", tmp_path=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"revlens {revlens.__version__}"
+
+
+def test_migrate_is_idempotent(tmp_path: Path) -> None:
+    first = _run("migrate", tmp_path=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("database migrated from nothing to ")
+    second = _run("migrate", tmp_path=tmp_path)
+    assert second.returncode == 0
+    assert second.stdout.startswith("database already at ")
+    assert (tmp_path / "data" / "revlens.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        (
+            {"REVLENS_DATABASE_URL": "mysql://db/x"},
+            "revlens: error: REVLENS_DATABASE_URL: unsupported database 'mysql'; "
+            "use sqlite:///PATH or postgresql://USER@HOST/DB",
+        ),
+        (
+            {"REVLENS_QUEUE_URL": "amqp://broker"},
+            "revlens: error: REVLENS_QUEUE_URL: unsupported queue 'amqp'; "
+            "use sqlite:///PATH or redis://HOST:PORT/DB",
+        ),
+        (
+            {"REVLENS_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/x"},
+            "revlens: error: REVLENS_DATABASE_URL: cannot connect to "
+            "postgresql+psycopg://nobody@127.0.0.1:1/x: ",
+        ),
+    ],
+)
+def test_a_bad_url_stops_start_up_in_one_line(
+    tmp_path: Path, variables: dict[str, str], expected: str
+) -> None:
+    result = _run("migrate", tmp_path=tmp_path, **variables)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(expected)
+
+
+def test_an_unreachable_redis_stops_the_worker_in_one_line(tmp_path: Path) -> None:
+    assert _run("migrate", tmp_path=tmp_path).returncode == 0
+    result = _run("worker", tmp_path=tmp_path, REVLENS_QUEUE_URL="redis://127.0.0.1:1/0")
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("revlens: error: REVLENS_QUEUE_URL: cannot reach the queue: ")
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    result = _run("serve", "--port", "0", tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith("run `revlens migrate`")
