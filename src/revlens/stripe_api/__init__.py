@@ -1,0 +1,1 @@
+"""The only package that imports `stripe`: clients, OAuth, webhook verification, error policy."""
