@@ -65,9 +65,10 @@ def ensure_environment() -> None:
 
 def run_tests(pytest_args: list[str]) -> int:
     """Run ruff, mypy --strict and pytest; return non-zero when any of them fails."""
+    sources = [name for name in ("src", "tests", "bench", "dev.py") if (ROOT / name).exists()]
     checks: list[tuple[str, list[str | Path]]] = [
-        ("ruff check", [BIN / "ruff", "check", "src", "tests", "bench", "dev.py"]),
-        ("ruff format", [BIN / "ruff", "format", "--check", "src", "tests", "bench", "dev.py"]),
+        ("ruff check", [BIN / "ruff", "check", *sources]),
+        ("ruff format", [BIN / "ruff", "format", "--check", *sources]),
         ("mypy --strict", [BIN / "mypy", "--strict", "src/"]),
     ]
     failed = [name for name, command in checks if _run(*command) != 0]
