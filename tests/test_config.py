@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from revlens.config import load_settings, normalize_database_url, normalize_queue_url
+from revlens.config import Settings, load_settings, normalize_database_url, normalize_queue_url
 from revlens.errors import ConfigError
 
 
@@ -164,3 +164,106 @@ def test_database_urls_are_normalised(raw: str, normal: str) -> None:
 def test_queue_urls_are_kept_as_given() -> None:
     assert normalize_queue_url("rediss://h:6380/3") == "rediss://h:6380/3"
     assert normalize_queue_url("sqlite:////var/lib/q.db") == "sqlite:////var/lib/q.db"
+
+
+CONNECT_TOML = """
+env = "{env}"
+public_url = "{public}"
+
+[connect.development]
+client_id = "ca_dev"
+redirect_uris = ["http://127.0.0.1:8000/oauth/callback", "http://localhost:8000/oauth/callback"]
+
+[connect.production]
+client_id = "ca_prod"
+redirect_uris = ["https://revlens.example/oauth/callback"]
+scope = "read_write"
+
+[branding]
+name = "Acme Insights"
+primary_color = "#112233"
+support_url = "mailto:help@acme.example"
+"""
+
+
+def _with_toml(tmp_path: Path, text: str, **variables: str) -> Settings:
+    config = tmp_path / "revlens.toml"
+    config.write_text(text)
+    environ = {"REVLENS_DATA_DIR": str(tmp_path / "d"), "REVLENS_CONFIG": str(config)}
+    return load_settings({**environ, **variables})
+
+
+def test_the_running_environment_picks_its_connect_block(tmp_path: Path) -> None:
+    dev = _with_toml(
+        tmp_path, CONNECT_TOML.format(env="development", public="http://127.0.0.1:8000")
+    )
+    assert dev.stripe_client_id == "ca_dev"
+    assert dev.stripe_scope == "read_only"
+    assert dev.oauth_redirect_uri == "http://127.0.0.1:8000/oauth/callback"
+    assert dev.branding_name == "Acme Insights"
+    assert dev.branding_primary_color == "#112233"
+    prod = _with_toml(
+        tmp_path,
+        CONNECT_TOML.format(env="production", public="https://revlens.example"),
+        REVLENS_STRIPE_SECRET_KEY="sk_live_x",
+    )
+    assert prod.stripe_client_id == "ca_prod"
+    assert prod.stripe_scope == "read_write"
+    assert prod.registered_redirect_uris == ("https://revlens.example/oauth/callback",)
+
+
+def test_environment_variables_override_the_connect_block(tmp_path: Path) -> None:
+    settings = _with_toml(
+        tmp_path,
+        CONNECT_TOML.format(env="development", public="http://localhost:8000"),
+        REVLENS_STRIPE_CLIENT_ID="ca_override",
+        REVLENS_BRANDING_NAME="Override",
+    )
+    assert settings.stripe_client_id == "ca_override"
+    assert settings.branding_name == "Override"
+
+
+def test_an_unregistered_redirect_uri_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _with_toml(tmp_path, CONNECT_TOML.format(env="development", public="http://other:9000"))
+    assert str(caught.value) == (
+        "REVLENS_STRIPE_REDIRECT_URIS: http://other:9000/oauth/callback (REVLENS_PUBLIC_URL + "
+        "/oauth/callback) is not one of the registered redirect URIs: "
+        "http://127.0.0.1:8000/oauth/callback, http://localhost:8000/oauth/callback"
+    )
+
+
+def test_production_redirect_uris_must_be_https(tmp_path: Path) -> None:
+    text = CONNECT_TOML.format(env="development", public="http://127.0.0.1:8000").replace(
+        "https://revlens.example/oauth", "http://revlens.example/oauth"
+    )
+    with pytest.raises(ConfigError, match=r"connect\.production\.redirect_uris: production URIs"):
+        _with_toml(tmp_path, text)
+
+
+def test_a_live_key_with_a_test_client_id_is_one_line(tmp_path: Path) -> None:
+    text = CONNECT_TOML.format(env="development", public="http://127.0.0.1:8000")
+    with pytest.raises(ConfigError) as caught:
+        _with_toml(tmp_path, text, REVLENS_STRIPE_SECRET_KEY="sk_live_abc")
+    assert str(caught.value) == (
+        "REVLENS_STRIPE_SECRET_KEY: a live key cannot be used with the test client_id ca_dev "
+        "of the development environment"
+    )
+
+
+@pytest.mark.parametrize(
+    ("snippet", "expected"),
+    [
+        ('[branding]\nprimary_color = "blue"\n', "branding_primary_color: String should match"),
+        ('[branding]\nfont = "x"\n', "branding.font: unknown branding setting"),
+        ('[connect.staging]\nclient_id = "ca_x"\n', "connect.staging: expected [connect.develop"),
+        ('[connect.development]\nclientid = "ca_x"\n', "connect.development.clientid: unknown"),
+        ('[connect.development]\nscope = "all"\n', "stripe_scope: Input should be"),
+    ],
+)
+def test_bad_connect_and_branding_blocks_are_named(
+    tmp_path: Path, snippet: str, expected: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _with_toml(tmp_path, snippet)
+    assert expected in str(caught.value)

@@ -24,6 +24,16 @@ CONFIG_FILE_VARIABLE = "REVLENS_CONFIG"
 DEFAULT_CONFIG_FILE = "revlens.toml"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
 MIN_SECRET_LENGTH = 32
+OAUTH_CALLBACK_PATH = "/oauth/callback"
+# revlens.toml sections whose keys become settings with a prefix.
+BRANDING_SECTION = "branding"
+CONNECT_SECTION = "connect"
+CONNECT_KEYS = {
+    "client_id": "stripe_client_id",
+    "redirect_uris": "stripe_redirect_uris",
+    "scope": "stripe_scope",
+    "mode": "stripe_client_id_mode",
+}
 
 
 def default_data_dir() -> Path:
@@ -51,6 +61,16 @@ class Settings(BaseModel):
     stripe_api_base: str = "https://api.stripe.com"
     stripe_connect_base: str = "https://connect.stripe.com"
     stripe_webhook_secrets: tuple[str, ...] = ()
+    # The Connect application of the running environment ([connect.<env>] in revlens.toml).
+    stripe_redirect_uris: tuple[str, ...] = ()
+    stripe_scope: Literal["read_only", "read_write"] = "read_only"
+    stripe_client_id_mode: Literal["test", "live"] | None = None
+    # Branding shown on every page ([branding] in revlens.toml).
+    branding_name: str = Field(default="revlens", min_length=1, max_length=60)
+    branding_logo_url: str | None = None
+    branding_icon_url: str | None = None
+    branding_primary_color: str = Field(default="#4f46e5", pattern=r"^#[0-9a-fA-F]{6}$")
+    branding_support_url: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -65,9 +85,7 @@ class Settings(BaseModel):
     @field_validator("public_url", "stripe_api_base", "stripe_connect_base")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"expected an http(s) URL such as https://example.com, got {value!r}")
+        _check_http_url(value)
         return value.rstrip("/")
 
     @field_validator("admin_token")
@@ -93,6 +111,30 @@ class Settings(BaseModel):
             raise ValueError("expected a Connect client_id starting with ca_")
         return value
 
+    @field_validator("stripe_redirect_uris", mode="before")
+    @classmethod
+    def _redirect_uris(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            for uri in value:
+                _check_http_url(str(uri))
+        return value
+
+    @field_validator("branding_logo_url", "branding_icon_url")
+    @classmethod
+    def _asset_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
+            _check_http_url(value)
+        return value
+
+    @field_validator("branding_support_url")
+    @classmethod
+    def _support_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("mailto:"):
+            _check_http_url(value)
+        return value
+
     @field_validator("stripe_webhook_secrets", mode="before")
     @classmethod
     def _webhook_secrets(cls, value: object) -> object:
@@ -108,6 +150,22 @@ class Settings(BaseModel):
     def is_production(self) -> bool:
         """Whether revlens runs in production (Secure cookies, https URLs)."""
         return self.env == "production"
+
+    @property
+    def oauth_redirect_uri(self) -> str:
+        """The redirect URI revlens sends: its public URL's /oauth/callback."""
+        return self.public_url + OAUTH_CALLBACK_PATH
+
+    @property
+    def registered_redirect_uris(self) -> tuple[str, ...]:
+        """The redirect URIs registered for the client_id (the callback when none is listed)."""
+        return self.stripe_redirect_uris or (self.oauth_redirect_uri,)
+
+
+def _check_http_url(value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"expected an http(s) URL such as https://example.com, got {value!r}")
 
 
 def normalize_database_url(raw: str) -> str:
@@ -195,6 +253,7 @@ def load_settings(
     except ValidationError as exc:
         raise _one_line(exc, sources) from None
     _check_production(settings)
+    _check_connect(settings)
     return settings
 
 
@@ -217,10 +276,39 @@ def _read_config_file(
         raise ConfigError(str(config_file), f"cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(config_file), f"invalid TOML: {exc}") from None
+    return _flatten(data, config_file, environ), str(config_file)
+
+
+def _flatten(data: dict[str, Any], config_file: Path, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Map [branding] and the running environment's [connect.<env>] onto flat settings."""
+    flat: dict[str, Any] = {}
+    branding = data.pop(BRANDING_SECTION, {})
+    connect = data.pop(CONNECT_SECTION, {})
     for key in data:
         if key not in Settings.model_fields:
             raise ConfigError(f"{config_file}: {key}", _unknown(key, Settings.model_fields))
-    return data, str(config_file)
+    flat.update(data)
+    if not isinstance(branding, dict) or not isinstance(connect, dict):
+        raise ConfigError(f"{config_file}: {BRANDING_SECTION}/{CONNECT_SECTION}", "must be tables")
+    for key, value in branding.items():
+        name = f"branding_{key}"
+        if name not in Settings.model_fields:
+            raise ConfigError(f"{config_file}: branding.{key}", "unknown branding setting")
+        flat[name] = value
+    running = environ.get(ENV_PREFIX + "ENV") or data.get("env") or "development"
+    for env, block in connect.items():
+        where = f"{config_file}: connect.{env}"
+        if env not in ("development", "production") or not isinstance(block, dict):
+            raise ConfigError(where, "expected [connect.development] or [connect.production]")
+        for key in block:
+            if key not in CONNECT_KEYS:
+                raise ConfigError(f"{where}.{key}", _unknown(key, CONNECT_KEYS))
+        for uri in block.get("redirect_uris", []):
+            if env == "production" and not str(uri).startswith("https://"):
+                raise ConfigError(f"{where}.redirect_uris", f"production URIs must be https: {uri}")
+        if env == running:
+            flat.update({CONNECT_KEYS[key]: value for key, value in block.items()})
+    return flat
 
 
 def _read_environment(environ: Mapping[str, str]) -> dict[str, str]:
@@ -266,6 +354,33 @@ def _stored_secret_key(data_dir: Path) -> str:
             "REVLENS_SECRET_KEY", f"{path} holds fewer than {MIN_SECRET_LENGTH} characters"
         )
     return key
+
+
+def _check_connect(settings: Settings) -> None:
+    """Refuse a Connect application that cannot work: unregistered redirect, mixed modes."""
+    if settings.oauth_redirect_uri not in settings.registered_redirect_uris:
+        raise ConfigError(
+            "REVLENS_STRIPE_REDIRECT_URIS",
+            f"{settings.oauth_redirect_uri} (REVLENS_PUBLIC_URL + {OAUTH_CALLBACK_PATH}) is not "
+            f"one of the registered redirect URIs: {', '.join(settings.registered_redirect_uris)}",
+        )
+    if settings.is_production:
+        for uri in settings.registered_redirect_uris:
+            if not uri.startswith("https://"):
+                raise ConfigError(
+                    "REVLENS_STRIPE_REDIRECT_URIS", f"production URIs must be https: {uri}"
+                )
+    key = settings.stripe_secret_key.get_secret_value() if settings.stripe_secret_key else None
+    if key is None or settings.stripe_client_id is None:
+        return
+    key_mode = "live" if key.startswith(("sk_live_", "rk_live_")) else "test"
+    client_mode = settings.stripe_client_id_mode or ("live" if settings.is_production else "test")
+    if key_mode != client_mode:
+        raise ConfigError(
+            "REVLENS_STRIPE_SECRET_KEY",
+            f"a {key_mode} key cannot be used with the {client_mode} client_id "
+            f"{settings.stripe_client_id} of the {settings.env} environment",
+        )
 
 
 def _check_production(settings: Settings) -> None:
