@@ -1,0 +1,37 @@
+"""Object ids shaped like Stripe's: deterministic from a seed, unguessable otherwise."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import string
+import threading
+
+_ALPHABET = string.ascii_letters + string.digits
+_UPPER = string.ascii_uppercase + string.digits
+
+
+class IdGenerator:
+    """Makes `prefix_random` ids; a seed makes the sequence reproducible across runs."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self._rng: random.Random | None = random.Random(seed) if seed is not None else None
+
+    def _choose(self, alphabet: str, length: int) -> str:
+        if self._rng is None:
+            return "".join(secrets.choice(alphabet) for _ in range(length))
+        with self._lock:
+            return "".join(self._rng.choice(alphabet) for _ in range(length))
+
+    def make(self, prefix: str, length: int = 14) -> str:
+        """Return a new id such as `cus_Ab3…` with `length` random characters."""
+        return f"{prefix}_{self._choose(_ALPHABET, length)}"
+
+    def code(self, length: int = 8) -> str:
+        """Return an upper-case code, the shape Stripe uses for coupon ids."""
+        return self._choose(_UPPER, length)
+
+    def request_id(self) -> str:
+        """Return a `req_…` id; always random so replays never collide with seeded ids."""
+        return "req_" + "".join(secrets.choice(_ALPHABET) for _ in range(14))

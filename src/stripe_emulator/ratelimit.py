@@ -1,0 +1,86 @@
+"""Per-account token buckets: a global one per mode and one per endpoint (off by default)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, replace
+from typing import Any
+
+from stripe_emulator.config import RateLimitSettings
+
+RATE_LIMIT_MESSAGE = (
+    "Too many requests hit the API too quickly. We recommend an exponential backoff of your "
+    "requests."
+)
+
+
+class _Bucket:
+    __slots__ = ("rate", "tokens", "updated")
+
+    def __init__(self, rate: float, now: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.updated = now
+
+    def take(self, now: float) -> bool:
+        # Capacity equals one second's worth of requests, so a burst up to `rate` is allowed.
+        self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+class RateLimiter:
+    """Answers whether a request may proceed and, if not, which limit it hit."""
+
+    def __init__(self, settings: RateLimitSettings) -> None:
+        self._lock = threading.Lock()
+        self.settings = settings
+        self._buckets: dict[tuple[str, bool, str], _Bucket] = {}
+
+    def configure(self, changes: dict[str, Any]) -> RateLimitSettings:
+        """Apply settings from the control API; buckets restart full."""
+        known = set(asdict(self.settings))
+        unknown = set(changes) - known
+        if unknown:
+            raise ValueError(f"unknown rate limit settings: {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = {}
+        for key, value in changes.items():
+            if key == "enabled":
+                if not isinstance(value, bool):
+                    raise ValueError("enabled must be a boolean")
+                values[key] = value
+            else:
+                if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                    raise ValueError(f"{key} must be a positive number")
+                values[key] = float(value)
+        with self._lock:
+            self.settings = replace(self.settings, **values)
+            self._buckets.clear()
+        return self.settings
+
+    def check(self, account: str, livemode: bool, endpoint: str) -> str | None:
+        """Take a token from both buckets; return the `Stripe-Rate-Limited-Reason` when denied."""
+        settings = self.settings
+        if not settings.enabled:
+            return None
+        now = time.monotonic()
+        global_rate = settings.global_live if livemode else settings.global_test
+        with self._lock:
+            global_bucket = self._bucket((account, livemode, ""), global_rate, now)
+            endpoint_bucket = self._bucket((account, livemode, endpoint), settings.endpoint, now)
+            if not global_bucket.take(now):
+                return "global-rate"
+            if not endpoint_bucket.take(now):
+                global_bucket.tokens += 1.0  # the request did not happen; give the token back
+                return "endpoint-rate"
+        return None
+
+    def _bucket(self, key: tuple[str, bool, str], rate: float, now: float) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None or bucket.rate != rate:
+            bucket = self._buckets[key] = _Bucket(rate, now)
+        return bucket

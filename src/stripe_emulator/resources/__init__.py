@@ -1,0 +1,1 @@
+"""Emulated Stripe resources, each a small declarative `Resource` definition."""
