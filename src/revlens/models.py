@@ -1,5 +1,6 @@
 """Every table of revlens, imported so that the metadata is complete for Alembic and tests."""
 
+from revlens.accounts import models as _accounts_models  # noqa: F401
 from revlens.db.base import Base
 from revlens.system import models as _system_models  # noqa: F401
 

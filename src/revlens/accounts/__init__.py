@@ -1,0 +1,1 @@
+"""Workspaces: connected accounts, OAuth state, disconnection and purge."""
