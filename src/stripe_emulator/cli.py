@@ -89,7 +89,6 @@ def main(
         _fail(str(exc))
         return
     actual_port = sock.getsockname()[1]
-    sock.close()
     platform = emulator.platform
     typer.echo(f"Stripe emulator listening on http://{config.host}:{actual_port}")
     typer.echo(f"  platform account  {platform.account_id}")
@@ -100,10 +99,4 @@ def main(
     typer.echo(f"  client_id         {platform.client_id}")
     typer.echo(f"  state             {config.state_file or 'in memory'}")
     typer.echo(f"  control API       {'on' if config.control else 'off'}")
-    serve_forever(_with_port(config, actual_port), emulator)
-
-
-def _with_port(config: EmulatorConfig, port: int) -> EmulatorConfig:
-    from dataclasses import replace
-
-    return replace(config, port=port)
+    serve_forever(config, emulator, sock)

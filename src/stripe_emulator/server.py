@@ -120,11 +120,15 @@ class EmulatorServer:
         self.stop()
 
 
-def serve_forever(config: EmulatorConfig, emulator: Emulator | None = None) -> None:
+def serve_forever(
+    config: EmulatorConfig,
+    emulator: Emulator | None = None,
+    sock: socket.socket | None = None,
+) -> None:
     """Serve in the foreground until interrupted (the CLI's entry point)."""
     _quiet_uvicorn()
     emulator = emulator or Emulator(config)
-    sock = bind_socket(config.host, config.port)
+    sock = sock or bind_socket(config.host, config.port)
     try:
         server = uvicorn.Server(uvicorn_config(EmulatorApp(emulator)))
         server.run(sockets=[sock])

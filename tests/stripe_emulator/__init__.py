@@ -1,0 +1,1 @@
+"""Tests of the Stripe emulator, driven through the real SDK over HTTP."""
