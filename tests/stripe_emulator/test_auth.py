@@ -10,8 +10,7 @@ import stripe
 
 from stripe_emulator.platform import Platform
 from stripe_emulator.server import EmulatorServer
-
-from .conftest import Connected
+from tests.stripe_emulator.conftest import Connected
 
 
 def test_missing_key_is_401_with_stripes_message(emulator_server: EmulatorServer) -> None:

@@ -12,8 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stripe_emulator.config import PINNED_API_VERSION
-
-from .conftest import Connected
+from tests.stripe_emulator.conftest import Connected
 
 
 def test_every_response_has_request_id_and_json(http: httpx.Client) -> None:

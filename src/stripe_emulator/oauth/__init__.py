@@ -1,0 +1,1 @@
+"""Connect OAuth on the emulator's origin: authorize (consent page), token, deauthorize."""
