@@ -1,0 +1,141 @@
+"""Cash metrics from charges, refunds, disputes and balance transactions, bucketed by local day.
+
+Refunds live here and never in MRR. Each amount stays in the currency Stripe reports it in (fees
+in the balance transaction's settlement currency).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from revlens.analytics.days import Day, LocalDays
+
+JSON = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CashTotals:
+    """Cash for one currency over some days; `net_revenue` is derived."""
+
+    gross_volume: int = 0
+    refunds: int = 0
+    dispute_losses: int = 0
+    fees: int = 0
+    failed_charges: int = 0
+    failed_amount: int = 0
+    application_fees: int = 0
+
+    @property
+    def net_revenue(self) -> int:
+        """Return gross volume - refunds - dispute losses - fees."""
+        return self.gross_volume - self.refunds - self.dispute_losses - self.fees
+
+    def __add__(self, other: CashTotals) -> CashTotals:
+        return CashTotals(
+            *(getattr(self, f.name) + getattr(other, f.name) for f in fields(CashTotals))
+        )
+
+    def __sub__(self, other: CashTotals) -> CashTotals:
+        return CashTotals(
+            *(getattr(self, f.name) - getattr(other, f.name) for f in fields(CashTotals))
+        )
+
+
+CashByDay = dict[str, dict[Day, CashTotals]]
+"""currency -> day -> totals."""
+
+_EMPTY = CashTotals()
+
+
+def _add(book: CashByDay, currency: str | None, day: Day, totals: CashTotals) -> None:
+    days = book.setdefault((currency or "").lower(), {})
+    days[day] = days.get(day, _EMPTY) + totals
+
+
+def _captured(charge: JSON) -> int:
+    captured = charge.get("amount_captured")
+    if isinstance(captured, int) and captured:
+        return captured
+    return int(charge.get("amount") or 0) if charge.get("captured", True) else 0
+
+
+def cash_by_day(
+    *,
+    charges: Iterable[JSON] = (),
+    refunds: Iterable[JSON] = (),
+    disputes: Iterable[JSON] = (),
+    balance_transactions: Iterable[JSON] = (),
+    timezone: str = "UTC",
+) -> CashByDay:
+    """Return daily cash totals per currency from plain Stripe objects."""
+    days = LocalDays(timezone)
+    book: CashByDay = {}
+    for charge in charges:
+        day = days.day_of(int(charge["created"]))
+        status = charge.get("status") or ("succeeded" if charge.get("paid") else "failed")
+        if status == "succeeded":
+            fee = int(charge.get("application_fee_amount") or 0)
+            _add(
+                book, charge.get("currency"), day, CashTotals(_captured(charge), 0, 0, 0, 0, 0, fee)
+            )
+        elif status == "failed":
+            amount = int(charge.get("amount") or 0)
+            _add(
+                book,
+                charge.get("currency"),
+                day,
+                CashTotals(failed_charges=1, failed_amount=amount),
+            )
+    for refund in refunds:
+        if refund.get("status", "succeeded") == "succeeded":
+            day = days.day_of(int(refund["created"]))
+            _add(book, refund.get("currency"), day, CashTotals(refunds=int(refund["amount"])))
+    for dispute in disputes:
+        if dispute.get("status") == "lost":
+            day = days.day_of(_dispute_loss_instant(dispute))
+            _add(
+                book,
+                dispute.get("currency"),
+                day,
+                CashTotals(dispute_losses=int(dispute["amount"])),
+            )
+    for transaction in balance_transactions:
+        fee = int(transaction.get("fee") or 0)
+        if fee:
+            day = days.day_of(int(transaction["created"]))
+            _add(book, transaction.get("currency"), day, CashTotals(fees=fee))
+    return book
+
+
+def _dispute_loss_instant(dispute: JSON) -> int:
+    """Return when the disputed funds left: the first withdrawal, else the dispute's creation."""
+    withdrawals = [
+        int(bt["created"])
+        for bt in dispute.get("balance_transactions") or ()
+        if isinstance(bt, Mapping) and int(bt.get("amount") or 0) < 0
+    ]
+    return min(withdrawals) if withdrawals else int(dispute["created"])
+
+
+def cash_totals(book: CashByDay, currency: str, start: Day, end: Day) -> CashTotals:
+    """Return the cash totals of a currency over the days in (start, end]."""
+    return CashIndex(book, currency).between(start, end)
+
+
+class CashIndex:
+    """Cumulative cash of one currency, so that any (start, end] sum is two bisections."""
+
+    def __init__(self, book: CashByDay, currency: str) -> None:
+        entries = sorted(book.get(currency, {}).items())
+        self._days = [day for day, _ in entries]
+        self._cumulative: list[CashTotals] = [_EMPTY]
+        for _, totals in entries:
+            self._cumulative.append(self._cumulative[-1] + totals)
+
+    def between(self, start: Day, end: Day) -> CashTotals:
+        """Return the totals of the days in (start, end]."""
+        upper = self._cumulative[bisect_right(self._days, end)]
+        return upper - self._cumulative[bisect_right(self._days, start)]
