@@ -51,6 +51,10 @@ class Emulator:
         self.rate_limiter = RateLimiter(config.rate_limits)
         self.faults = FaultInjector(config.faults)
         self.key_resolvers: list[KeyResolver] = [self._platform_key]
+        from stripe_emulator.oauth.grants import Grants
+
+        self.oauth_grants = Grants(self)
+        self.key_resolvers.append(self.oauth_grants.resolve_key)
         from stripe_emulator.control import install_control
         from stripe_emulator.resources.catalog import install_resources
 

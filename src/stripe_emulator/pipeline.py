@@ -16,6 +16,7 @@ from stripe_emulator.errors import ApiError, api_error
 from stripe_emulator.faults import FaultPlan
 from stripe_emulator.forms import Form, parse_form
 from stripe_emulator.http_types import RawJson, Request, Response
+from stripe_emulator.oauth.routes import handle_connect, is_connect_path
 from stripe_emulator.ratelimit import RATE_LIMIT_MESSAGE
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ async def handle(emulator: Emulator, request: Request) -> Response:
             from stripe_emulator.control import handle_control
 
             return handle_control(emulator, request, request_id)
+        if is_connect_path(request.path):
+            return handle_connect(emulator, request, request_id)
         plan = emulator.faults.plan(request.path)
         if plan.delay_seconds:
             await asyncio.sleep(plan.delay_seconds)

@@ -237,11 +237,11 @@ def _loads(text: str) -> dict[str, Any]:
 def get_account(ctx: Ctx) -> JsonObject:
     """`GET /v1/account`: the platform, or the connected account named by `Stripe-Account`."""
     ctx.coerce(Obj())
-    if not ctx.on_behalf:
+    platform_id = ctx.emulator.platform.account_id
+    if ctx.scope.account == platform_id:
         return present(ctx, ACCOUNT, platform_account(ctx), ctx.expand_paths())
-    platform_ctx = dataclasses.replace(
-        ctx, scope=Scope(ctx.emulator.platform.account_id, ctx.livemode)
-    )
+    # With Stripe-Account, or with the account's own key (an OAuth access token).
+    platform_ctx = dataclasses.replace(ctx, scope=Scope(platform_id, ctx.livemode))
     obj = load(platform_ctx, ACCOUNT, ctx.scope.account)
     return present(ctx, ACCOUNT, obj, ctx.expand_paths())
 
