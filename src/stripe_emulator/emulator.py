@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from stripe_emulator.clock import Clock, WallClock
 from stripe_emulator.config import EmulatorConfig
+from stripe_emulator.events import EventListener
 from stripe_emulator.faults import FaultInjector
 from stripe_emulator.http_types import Handler
 from stripe_emulator.ids import IdGenerator
@@ -51,6 +52,8 @@ class Emulator:
         self.rate_limiter = RateLimiter(config.rate_limits)
         self.faults = FaultInjector(config.faults)
         self.key_resolvers: list[KeyResolver] = [self._platform_key]
+        # Told about every stored event (webhook delivery subscribes here).
+        self.event_listeners: list[EventListener] = []
         from stripe_emulator.oauth.grants import Grants
 
         self.oauth_grants = Grants(self)

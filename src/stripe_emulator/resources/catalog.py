@@ -9,11 +9,13 @@ from stripe_emulator.resources import (
     coupons,
     customers,
     discounts,
+    events,
     plans,
     prices,
     products,
     promotion_codes,
     tax_rates,
+    webhook_endpoints,
 )
 
 if TYPE_CHECKING:
@@ -21,9 +23,15 @@ if TYPE_CHECKING:
 
 MODULES = (accounts, customers, products, prices, plans, coupons, promotion_codes, tax_rates)
 
+# Payments, billing and events, served by the same generic machinery.
+PAYMENT_MODULES = (
+    events,
+    webhook_endpoints,
+)
+
 
 def install_resources(emulator: Emulator) -> None:
     """Register every resource definition and its routes."""
     emulator.registry.add(discounts.DISCOUNT)
-    for module in MODULES:
+    for module in (*MODULES, *PAYMENT_MODULES):
         module.register(emulator)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from stripe_emulator.errors import ApiError, invalid, resource_missing
+from stripe_emulator.events import crud_event, snapshot
 from stripe_emulator.expand import check_depth, expand_object
 from stripe_emulator.http_types import Handler, RawJson
 from stripe_emulator.lists import fetch_page, list_envelope, list_params, raw_list
@@ -59,9 +60,18 @@ def load(
 
 
 def save(
-    ctx: Ctx, resource: Resource, obj: JsonObject, *, new: bool, deleted: bool = False
+    ctx: Ctx,
+    resource: Resource,
+    obj: JsonObject,
+    *,
+    new: bool,
+    deleted: bool = False,
+    before: JsonObject | None = None,
 ) -> None:
-    """Insert or replace an object with its promoted columns, then run the after-write hook."""
+    """Insert or replace an object with its promoted columns, then run the after-write hook.
+
+    Also emits the object's created/deleted event, or its updated event when given `before`.
+    """
     slots = resource.slots(obj)
     if new:
         ctx.store.insert(ctx.scope, resource.stored_as, obj, slots)
@@ -69,6 +79,10 @@ def save(
         ctx.store.update(ctx.scope, resource.stored_as, obj, slots, deleted=deleted)
     if resource.after_write is not None and not deleted:
         resource.after_write(ctx, obj)
+    if new or deleted:
+        crud_event(ctx, resource, "created" if new else "deleted", obj)
+    elif before is not None:
+        crud_event(ctx, resource, "updated", obj, before)
 
 
 def new_id(ctx: Ctx, resource: Resource, params: JsonObject) -> str:
@@ -159,8 +173,9 @@ def make_handlers(emulator: Emulator, resource: Resource, wrap: Wrap | None = No
             params.pop("expand", None)
             check_depth(ctx.expand_paths())
             obj = load(ctx, resource, ctx.path_params["id"])
+            before = snapshot(obj)
             obj = order_keys(apply_update(ctx, obj, params))
-            save(ctx, resource, obj, new=False)
+            save(ctx, resource, obj, new=False, before=before)
             return present(ctx, resource, obj, ctx.expand_paths())
 
         router.add("POST", item_path, update)

@@ -1,0 +1,181 @@
+"""Events (`evt_…`): the one place a state change is recorded and handed on.
+
+`emit` stores an event in the acting account's partition, inside the caller's transaction, so an
+event exists exactly when its change was committed. Listeners registered on
+`emulator.event_listeners` (webhook delivery, later) are told about each new event as it is
+stored: they run inside that transaction, so they must only queue work, never do I/O.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from stripe_emulator.config import PINNED_API_VERSION
+from stripe_emulator.store import Scope
+
+if TYPE_CHECKING:
+    from stripe_emulator.context import Ctx
+    from stripe_emulator.resources.base import Resource
+
+JsonObject = dict[str, Any]
+# Called with the scope the event was stored in and the event itself.
+EventListener = Callable[[Scope, JsonObject], None]
+
+# Which generic create/update/delete events each object type has, and their type prefix.
+CRUD_EVENTS: dict[str, tuple[str, frozenset[str]]] = {
+    "account": ("account", frozenset({"updated"})),
+    "charge": ("charge", frozenset({"updated"})),
+    "coupon": ("coupon", frozenset({"created", "updated", "deleted"})),
+    "customer": ("customer", frozenset({"created", "updated", "deleted"})),
+    "dispute": ("charge.dispute", frozenset({"updated"})),
+    "invoice": ("invoice", frozenset({"created", "updated", "deleted"})),
+    "invoiceitem": ("invoiceitem", frozenset({"created", "deleted"})),
+    "payment_intent": ("payment_intent", frozenset({"created"})),
+    "payment_method": ("payment_method", frozenset({"updated"})),
+    "plan": ("plan", frozenset({"created", "updated", "deleted"})),
+    "price": ("price", frozenset({"created", "updated", "deleted"})),
+    "product": ("product", frozenset({"created", "updated", "deleted"})),
+    "promotion_code": ("promotion_code", frozenset({"created", "updated"})),
+    "refund": ("refund", frozenset({"created", "updated"})),
+    "setup_intent": ("setup_intent", frozenset({"created"})),
+    "subscription": ("customer.subscription", frozenset({"created", "updated", "deleted"})),
+    "tax_rate": ("tax_rate", frozenset({"created", "updated"})),
+}
+
+# Every type the emulator can emit; `type=invoice.*` filters expand against this set.
+EVENT_TYPES: frozenset[str] = frozenset(
+    {f"{prefix}.{action}" for prefix, actions in CRUD_EVENTS.values() for action in actions}
+    | {
+        "application_fee.created",
+        "application_fee.refunded",
+        "charge.captured",
+        "charge.dispute.closed",
+        "charge.dispute.created",
+        "charge.dispute.funds_reinstated",
+        "charge.dispute.funds_withdrawn",
+        "charge.failed",
+        "charge.refunded",
+        "charge.succeeded",
+        "customer.discount.created",
+        "customer.discount.deleted",
+        "customer.subscription.paused",
+        "customer.subscription.resumed",
+        "customer.subscription.trial_will_end",
+        "invoice.finalized",
+        "invoice.marked_uncollectible",
+        "invoice.overdue",
+        "invoice.paid",
+        "invoice.payment_action_required",
+        "invoice.payment_failed",
+        "invoice.payment_succeeded",
+        "invoice.sent",
+        "invoice.upcoming",
+        "invoice.voided",
+        "invoice_payment.paid",
+        "payment_intent.amount_capturable_updated",
+        "payment_intent.canceled",
+        "payment_intent.payment_failed",
+        "payment_intent.processing",
+        "payment_intent.requires_action",
+        "payment_intent.succeeded",
+        "payment_method.attached",
+        "payment_method.detached",
+        "refund.failed",
+        "setup_intent.canceled",
+        "setup_intent.setup_failed",
+        "setup_intent.succeeded",
+    }
+)
+
+
+def snapshot(obj: JsonObject) -> JsonObject:
+    """Return a deep copy, so later changes to `obj` do not leak into a stored event."""
+    return copy.deepcopy(obj)
+
+
+def previous_attributes(before: JsonObject, after: JsonObject) -> JsonObject:
+    """Return the old values of what changed: hashes diffed key by key, lists whole."""
+    changed: JsonObject = {}
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict) and _is_hash(old) and _is_hash(new):
+            changed[key] = previous_attributes(old, new)
+        else:
+            changed[key] = old
+    return changed
+
+
+def _is_hash(value: Any) -> bool:
+    # List objects (`items`, `lines`) change as a whole, like arrays.
+    return isinstance(value, dict) and value.get("object") != "list"
+
+
+def emit(
+    ctx: Ctx,
+    type_: str,
+    obj: JsonObject,
+    *,
+    previous: JsonObject | None = None,
+    scope: Scope | None = None,
+) -> JsonObject:
+    """Record an event of `type_` carrying `obj` as it is now, and hand it to the listeners."""
+    scope = scope or ctx.scope
+    emulator = ctx.emulator
+    data: JsonObject = {"object": snapshot(obj)}
+    if previous is not None:
+        data["previous_attributes"] = snapshot(previous)
+    idempotency_key = ctx.request.header("idempotency-key") if ctx.request_id else None
+    event: JsonObject = {
+        "id": ctx.new_id("evt", 24),
+        "object": "event",
+        "api_version": PINNED_API_VERSION,
+        "created": ctx.now(),
+        "data": data,
+        "livemode": scope.livemode,
+        "pending_webhooks": 0,
+        # An empty request id marks an automatic change (a renewal, a retry): Stripe sends nulls.
+        "request": {"id": ctx.request_id or None, "idempotency_key": idempotency_key},
+        "type": type_,
+    }
+    if scope.account != emulator.platform.account_id:
+        event["account"] = scope.account
+    event = {key: event[key] for key in sorted(event, key=lambda k: (k not in ("id", "object"), k))}
+    ctx.store.insert(scope, "event", event, event_slots(event))
+    for listener in emulator.event_listeners:
+        listener(scope, event)
+    return event
+
+
+def event_slots(event: JsonObject) -> tuple[str | None, ...]:
+    """Return the promoted columns list filters use: type and delivery success."""
+    return (event["type"], "1" if event["pending_webhooks"] == 0 else "0")
+
+
+def crud_event(
+    ctx: Ctx,
+    resource: Resource,
+    action: str,
+    obj: JsonObject,
+    before: JsonObject | None = None,
+) -> None:
+    """Emit `<object>.<action>` for a generic create/update/delete, when Stripe has that event."""
+    known = CRUD_EVENTS.get(resource.object)
+    if known is None or action not in known[1]:
+        return
+    from stripe_emulator.resources.crud import present
+
+    shown = present(ctx, resource, snapshot(obj), [])
+    previous = None
+    if before is not None:
+        previous = previous_attributes(present(ctx, resource, snapshot(before), []), shown)
+        if not previous:
+            return
+    scope = None
+    if resource.object == "account":
+        # Account events belong to the account they describe, whoever made the change.
+        scope = Scope(obj["id"], ctx.livemode)
+    emit(ctx, f"{known[0]}.{action}", shown, previous=previous, scope=scope)
