@@ -47,7 +47,9 @@ class Ctx:
 
     def coerce(self, spec: Obj) -> dict[str, Any]:
         """Validate the request's parameters against `spec` (plus `expand`) and return them."""
-        return spec.extend(expand=EXPAND).coerce_fields(self.form, None)
+        if "expand" not in spec.fields:
+            spec = spec.extend(expand=EXPAND)
+        return spec.coerce_fields(self.form, None)
 
     def expand_paths(self) -> list[str]:
         """Return the requested expansions (already validated by `coerce`)."""

@@ -9,7 +9,7 @@ import orjson
 
 from stripe_emulator.errors import invalid, resource_missing
 from stripe_emulator.http_types import RawJson
-from stripe_emulator.params import Int, IntOrRange, Obj, Spec, Str
+from stripe_emulator.params import EXPAND, Int, IntOrRange, Obj, Spec, Str
 from stripe_emulator.store import Condition, Page, Row
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ CREATED: dict[str, Spec] = {"created": IntOrRange()}
 
 def list_params(resource: Resource) -> Obj:
     """Return the accepted parameters of a resource's list endpoint."""
-    fields: dict[str, Spec] = {**PAGINATION, **CREATED}
+    fields: dict[str, Spec] = {**PAGINATION, **CREATED, "expand": EXPAND}
     fields.update({name: flt.spec for name, flt in resource.list_filters.items()})
     return Obj(fields=fields)
 

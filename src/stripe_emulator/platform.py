@@ -85,9 +85,13 @@ class Connections:
     def __init__(self, store: Store, platform_id: str) -> None:
         self._store = store
         self._platform = platform_id
+        # Every request with Stripe-Account asks; writes drop the entry (and a rolled-back
+        # write only costs a re-read), so the cache never answers with stale data.
+        self._active: dict[tuple[str, bool], bool] = {}
 
     def connect(self, account: str, *, livemode: bool, scope: str, now: int) -> None:
         """Connect (or reconnect) an account in one mode."""
+        self._active.pop((account, livemode), None)
         self._store.execute(
             "INSERT INTO connections (platform, account, livemode, scope, active, created)"
             " VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (platform, account, livemode)"
@@ -101,6 +105,7 @@ class Connections:
         changed = False
         for mode in modes:
             before = self.get(account, livemode=mode)
+            self._active.pop((account, mode), None)
             if before is not None and before.active:
                 changed = True
                 self._store.execute(
@@ -124,5 +129,9 @@ class Connections:
 
     def is_active(self, account: str, *, livemode: bool) -> bool:
         """Tell whether the platform may currently act as this account in this mode."""
-        connection = self.get(account, livemode=livemode)
-        return connection is not None and connection.active
+        key = (account, livemode)
+        cached = self._active.get(key)
+        if cached is None:
+            connection = self.get(account, livemode=livemode)
+            cached = self._active[key] = connection is not None and connection.active
+        return cached

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -67,14 +67,13 @@ class Scope:
     livemode: bool
 
 
-@dataclass(frozen=True)
-class Row:
-    """One stored object: its raw JSON plus bookkeeping."""
+class Row(NamedTuple):
+    """One stored object: its raw JSON plus bookkeeping (a tuple: lists build 100s of them)."""
 
     id: str
     created: int
     seq: int
-    deleted: bool
+    deleted: int
     data: bytes
 
     def load(self) -> dict[str, Any]:
@@ -110,6 +109,9 @@ class Store:
         if self.path != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            # Reading list pages through a bounded memory map halves query time; the bound
+            # keeps the resident size of a large state file in check.
+            self._db.execute("PRAGMA mmap_size=268435456")
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -286,7 +288,7 @@ class Store:
             + f" ORDER BY created {order}, seq {order} LIMIT ?"
         )
         args.append(limit + 1)
-        found = [Row(r[0], r[1], r[2], bool(r[3]), r[4]) for r in self._query(sql, args)]
+        found = list(map(Row._make, self._query(sql, args)))
         has_more = len(found) > limit
         rows = found[:limit]
         if before is not None:
