@@ -27,6 +27,7 @@ from revlens.analytics.model import (
 )
 
 JSON = Mapping[str, Any]
+_CATALOG_KINDS = {"price": "prices", "plan": "prices", "coupon": "coupons", "discount": "discounts"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +43,10 @@ class Catalog:
         found: dict[str, dict[str, JSON]] = {"prices": {}, "coupons": {}, "discounts": {}}
         for payload in payloads:
             for obj in _walk(payload):
-                kind = {"price": "prices", "plan": "prices", "coupon": "coupons"}.get(
-                    obj.get("object", ""), "discounts" if obj.get("object") == "discount" else ""
+                kind = (
+                    _CATALOG_KINDS.get(obj.get("object"))
+                    if isinstance(obj.get("object"), str)
+                    else None
                 )
                 if kind and isinstance(obj.get("id"), str):
                     found[kind].setdefault(obj["id"], obj)
