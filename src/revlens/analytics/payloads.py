@@ -43,11 +43,8 @@ class Catalog:
         found: dict[str, dict[str, JSON]] = {"prices": {}, "coupons": {}, "discounts": {}}
         for payload in payloads:
             for obj in _walk(payload):
-                kind = (
-                    _CATALOG_KINDS.get(obj.get("object"))
-                    if isinstance(obj.get("object"), str)
-                    else None
-                )
+                name = obj.get("object")
+                kind = _CATALOG_KINDS.get(name) if isinstance(name, str) else None
                 if kind and isinstance(obj.get("id"), str):
                     found[kind].setdefault(obj["id"], obj)
         return Catalog(
