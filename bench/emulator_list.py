@@ -29,7 +29,7 @@ from stripe_emulator.emulator import Emulator
 from stripe_emulator.resources.accounts import account_object
 from stripe_emulator.store import Scope
 
-SECRET_KEY = "sk_test_benchmarkbenchmarkbench"
+SECRET_KEY = "sk_test_benchmarkbenchmarkbench"  # noqa: S105 (a throwaway test key)
 BATCH = 20_000
 
 
