@@ -21,18 +21,33 @@ FEB15 = at(2024, 2, 15, 9)
 
 def _old_price(id: str, amount: int) -> dict[str, Any]:
     return {
-        "id": id, "object": "price", "active": True, "billing_scheme": "per_unit",
-        "currency": "usd", "product": "prod_seat", "type": "recurring",
+        "id": id,
+        "object": "price",
+        "active": True,
+        "billing_scheme": "per_unit",
+        "currency": "usd",
+        "product": "prod_seat",
+        "type": "recurring",
         "recurring": {"interval": "month", "interval_count": 1, "usage_type": "licensed"},
-        "unit_amount": amount, "unit_amount_decimal": str(amount), "tiers_mode": None,
+        "unit_amount": amount,
+        "unit_amount_decimal": str(amount),
+        "tiers_mode": None,
         "transform_quantity": None,
     }
 
 
 def _old_plan(id: str, amount: int) -> dict[str, Any]:
-    return {"id": id, "object": "plan", "amount": amount, "amount_decimal": str(amount),
-            "currency": "usd", "interval": "month", "interval_count": 1,
-            "usage_type": "licensed", "billing_scheme": "per_unit"}
+    return {
+        "id": id,
+        "object": "plan",
+        "amount": amount,
+        "amount_decimal": str(amount),
+        "currency": "usd",
+        "interval": "month",
+        "interval_count": 1,
+        "usage_type": "licensed",
+        "billing_scheme": "per_unit",
+    }
 
 
 BASIC, PRO = _old_price("price_basic", 1_000), _old_price("price_pro", 2_000)
@@ -40,39 +55,84 @@ BASIC, PRO = _old_price("price_basic", 1_000), _old_price("price_pro", 2_000)
 # acacia shape: subscription-level periods, `discount` with `coupon`, invoice.subscription,
 # line.price and line.plan. Upgraded basic -> pro on Feb 15; cancel requested Apr 10 at period end.
 OLD_SUBSCRIPTION: dict[str, Any] = {
-    "id": "sub_old", "object": "subscription", "customer": "cus_old", "currency": "usd",
-    "status": "canceled", "created": JAN, "start_date": JAN, "billing_cycle_anchor": JAN,
-    "current_period_start": APR, "current_period_end": MAY, "cancel_at_period_end": True,
-    "canceled_at": at(2024, 4, 10), "ended_at": MAY, "cancel_at": MAY,
-    "trial_start": None, "trial_end": None, "application_fee_percent": None,
+    "id": "sub_old",
+    "object": "subscription",
+    "customer": "cus_old",
+    "currency": "usd",
+    "status": "canceled",
+    "created": JAN,
+    "start_date": JAN,
+    "billing_cycle_anchor": JAN,
+    "current_period_start": APR,
+    "current_period_end": MAY,
+    "cancel_at_period_end": True,
+    "canceled_at": at(2024, 4, 10),
+    "ended_at": MAY,
+    "cancel_at": MAY,
+    "trial_start": None,
+    "trial_end": None,
+    "application_fee_percent": None,
     "discount": {
-        "object": "discount", "id": "di_old", "start": JAN, "end": APR,
-        "coupon": {"id": "co_half", "object": "coupon", "percent_off": 50.0,
-                   "duration": "repeating", "duration_in_months": 3, "amount_off": None},
+        "object": "discount",
+        "id": "di_old",
+        "start": JAN,
+        "end": APR,
+        "coupon": {
+            "id": "co_half",
+            "object": "coupon",
+            "percent_off": 50.0,
+            "duration": "repeating",
+            "duration_in_months": 3,
+            "amount_off": None,
+        },
     },
-    "items": {"object": "list", "has_more": False, "data": [
-        {"id": "si_old", "object": "subscription_item", "quantity": 3,
-         "price": PRO, "plan": _old_plan("price_pro", 2_000)},
-    ]},
+    "items": {
+        "object": "list",
+        "has_more": False,
+        "data": [
+            {
+                "id": "si_old",
+                "object": "subscription_item",
+                "quantity": 3,
+                "price": PRO,
+                "plan": _old_plan("price_pro", 2_000),
+            },
+        ],
+    },
 }
 
 
-def _old_line(id: str, price: dict[str, Any], start: int, end: int, amount: int,
-              *, proration: bool = False) -> dict[str, Any]:
+def _old_line(
+    id: str, price: dict[str, Any], start: int, end: int, amount: int, *, proration: bool = False
+) -> dict[str, Any]:
     return {
-        "id": id, "object": "line_item", "amount": amount, "currency": "usd",
-        "period": {"start": start, "end": end}, "quantity": 3, "proration": proration,
+        "id": id,
+        "object": "line_item",
+        "amount": amount,
+        "currency": "usd",
+        "period": {"start": start, "end": end},
+        "quantity": 3,
+        "proration": proration,
         "type": "invoiceitem" if proration else "subscription",
-        "subscription": "sub_old", "subscription_item": "si_old",
-        "price": price, "plan": _old_plan(price["id"], price["unit_amount"]),
+        "subscription": "sub_old",
+        "subscription_item": "si_old",
+        "price": price,
+        "plan": _old_plan(price["id"], price["unit_amount"]),
     }
 
 
 def _old_invoice(id: str, created: int, lines: list[dict[str, Any]]) -> dict[str, Any]:
     return {
-        "id": id, "object": "invoice", "customer": "cus_old", "subscription": "sub_old",
-        "status": "paid", "paid": True, "created": created, "currency": "usd",
-        "billing_reason": "subscription_cycle", "amount_due": sum(l["amount"] for l in lines),
+        "id": id,
+        "object": "invoice",
+        "customer": "cus_old",
+        "subscription": "sub_old",
+        "status": "paid",
+        "paid": True,
+        "created": created,
+        "currency": "usd",
+        "billing_reason": "subscription_cycle",
+        "amount_due": sum(line["amount"] for line in lines),
         "status_transitions": {"finalized_at": created, "paid_at": created + 60},
         "lines": {"object": "list", "has_more": False, "data": lines},
     }
@@ -81,11 +141,15 @@ def _old_invoice(id: str, created: int, lines: list[dict[str, Any]]) -> dict[str
 OLD_INVOICES = [
     _old_invoice("in_jan", JAN, [_old_line("il_1", BASIC, JAN, FEB, 3_000)]),
     _old_invoice("in_feb", FEB, [_old_line("il_2", BASIC, FEB, MAR, 3_000)]),
-    _old_invoice("in_mar", MAR, [
-        _old_line("il_3a", BASIC, FEB15, MAR, -1_500, proration=True),
-        _old_line("il_3b", PRO, FEB15, MAR, 3_000, proration=True),
-        _old_line("il_3c", PRO, MAR, APR, 6_000),
-    ]),
+    _old_invoice(
+        "in_mar",
+        MAR,
+        [
+            _old_line("il_3a", BASIC, FEB15, MAR, -1_500, proration=True),
+            _old_line("il_3b", PRO, FEB15, MAR, 3_000, proration=True),
+            _old_line("il_3c", PRO, MAR, APR, 6_000),
+        ],
+    ),
     _old_invoice("in_apr", APR, [_old_line("il_4", PRO, APR, MAY, 6_000)]),
 ]
 
@@ -111,7 +175,10 @@ def test_old_shape_movements_are_explained_by_the_invoice_behind_them() -> None:
     ]
     upgrade = ledger.movements[1].changes[0]
     assert (upgrade.field, upgrade.before, upgrade.after, upgrade.sources) == (
-        "price", "price_basic", "price_pro", ("in_mar",)
+        "price",
+        "price_basic",
+        "price_pro",
+        ("in_mar",),
     )
     assert ledger.movements[2].changes[0].field == "discount"
 
@@ -121,34 +188,80 @@ def test_old_shape_movements_are_explained_by_the_invoice_behind_them() -> None:
 # past due Apr 1 -> Apr 3. Stored events start Mar 10 (the Events API keeps 30 days).
 DEC18, MAR10, APR3 = at(2023, 12, 18), at(2024, 3, 10), at(2024, 4, 3)
 SEAT = {
-    "id": "price_seat", "object": "price", "type": "recurring", "currency": "usd",
-    "billing_scheme": "per_unit", "unit_amount": 1_500, "unit_amount_decimal": "1500",
-    "recurring": {"interval": "month", "interval_count": 1, "usage_type": "licensed",
-                  "meter": None, "trial_period_days": None},
-    "tiers_mode": None, "transform_quantity": None, "product": "prod_seat",
+    "id": "price_seat",
+    "object": "price",
+    "type": "recurring",
+    "currency": "usd",
+    "billing_scheme": "per_unit",
+    "unit_amount": 1_500,
+    "unit_amount_decimal": "1500",
+    "recurring": {
+        "interval": "month",
+        "interval_count": 1,
+        "usage_type": "licensed",
+        "meter": None,
+        "trial_period_days": None,
+    },
+    "tiers_mode": None,
+    "transform_quantity": None,
+    "product": "prod_seat",
 }
 CATALOG = Catalog(
     prices={"price_seat": SEAT},
-    discounts={"di_new": {
-        "id": "di_new", "object": "discount", "start": DEC18, "end": None,
-        "source": {"type": "coupon", "coupon": "co_ten"}, "subscription": "sub_new",
-    }},
-    coupons={"co_ten": {"id": "co_ten", "object": "coupon", "amount_off": 1_000,
-                        "currency": "usd", "duration": "forever", "percent_off": None}},
+    discounts={
+        "di_new": {
+            "id": "di_new",
+            "object": "discount",
+            "start": DEC18,
+            "end": None,
+            "source": {"type": "coupon", "coupon": "co_ten"},
+            "subscription": "sub_new",
+        }
+    },
+    coupons={
+        "co_ten": {
+            "id": "co_ten",
+            "object": "coupon",
+            "amount_off": 1_000,
+            "currency": "usd",
+            "duration": "forever",
+            "percent_off": None,
+        }
+    },
 )
 
 
 def _new_subscription(status: str, quantity: int, **changes: Any) -> dict[str, Any]:
     subscription = {
-        "id": "sub_new", "object": "subscription", "customer": "cus_new", "currency": "usd",
-        "status": status, "created": DEC18, "start_date": DEC18, "billing_cycle_anchor": JAN,
-        "trial_start": DEC18, "trial_end": JAN, "cancel_at_period_end": False,
-        "canceled_at": None, "ended_at": None, "discounts": ["di_new"],
-        "items": {"object": "list", "has_more": False, "data": [{
-            "id": "si_new", "object": "subscription_item", "quantity": quantity,
-            "price": SEAT, "discounts": [],
-            "current_period_start": APR, "current_period_end": MAY,
-        }]},
+        "id": "sub_new",
+        "object": "subscription",
+        "customer": "cus_new",
+        "currency": "usd",
+        "status": status,
+        "created": DEC18,
+        "start_date": DEC18,
+        "billing_cycle_anchor": JAN,
+        "trial_start": DEC18,
+        "trial_end": JAN,
+        "cancel_at_period_end": False,
+        "canceled_at": None,
+        "ended_at": None,
+        "discounts": ["di_new"],
+        "items": {
+            "object": "list",
+            "has_more": False,
+            "data": [
+                {
+                    "id": "si_new",
+                    "object": "subscription_item",
+                    "quantity": quantity,
+                    "price": SEAT,
+                    "discounts": [],
+                    "current_period_start": APR,
+                    "current_period_end": MAY,
+                }
+            ],
+        },
     }
     subscription.update(changes)
     return subscription
@@ -156,17 +269,37 @@ def _new_subscription(status: str, quantity: int, **changes: Any) -> dict[str, A
 
 def _event(id: str, created: int, obj: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": id, "object": "event", "type": "customer.subscription.updated", "created": created,
-        "api_version": "2026-06-24.dahlia", "account": "acct_1", "livemode": False,
+        "id": id,
+        "object": "event",
+        "type": "customer.subscription.updated",
+        "created": created,
+        "api_version": "2026-06-24.dahlia",
+        "account": "acct_1",
+        "livemode": False,
         "data": {"object": obj, "previous_attributes": previous},
         "request": {"id": None, "idempotency_key": None},
     }
 
 
 NEW_EVENTS = [
-    _event("evt_seats", MAR10, _new_subscription("active", 8),
-           {"items": {"data": [{"id": "si_new", "object": "subscription_item", "quantity": 5,
-                                "price": SEAT, "discounts": []}]}}),
+    _event(
+        "evt_seats",
+        MAR10,
+        _new_subscription("active", 8),
+        {
+            "items": {
+                "data": [
+                    {
+                        "id": "si_new",
+                        "object": "subscription_item",
+                        "quantity": 5,
+                        "price": SEAT,
+                        "discounts": [],
+                    }
+                ]
+            }
+        },
+    ),
     _event("evt_due", APR + 3_600, _new_subscription("past_due", 8), {"status": "active"}),
     _event("evt_paid", APR3, _new_subscription("active", 8), {"status": "past_due"}),
 ]
@@ -174,11 +307,20 @@ NEW_EVENTS = [
 
 def _new_invoice(id: str, created: int, lines: list[dict[str, Any]]) -> dict[str, Any]:
     return {
-        "id": id, "object": "invoice", "customer": "cus_new", "status": "paid",
-        "created": created, "currency": "usd", "billing_reason": "subscription_cycle",
-        "amount_due": sum(l["amount"] for l in lines), "total": sum(l["amount"] for l in lines),
-        "parent": {"type": "subscription_details", "quote_details": None,
-                   "subscription_details": {"subscription": "sub_new", "metadata": {}}},
+        "id": id,
+        "object": "invoice",
+        "customer": "cus_new",
+        "status": "paid",
+        "created": created,
+        "currency": "usd",
+        "billing_reason": "subscription_cycle",
+        "amount_due": sum(line["amount"] for line in lines),
+        "total": sum(line["amount"] for line in lines),
+        "parent": {
+            "type": "subscription_details",
+            "quote_details": None,
+            "subscription_details": {"subscription": "sub_new", "metadata": {}},
+        },
         "status_transitions": {"finalized_at": created, "paid_at": created + 60},
         "lines": {"object": "list", "has_more": False, "data": lines},
     }
@@ -186,13 +328,27 @@ def _new_invoice(id: str, created: int, lines: list[dict[str, Any]]) -> dict[str
 
 def _new_line(id: str, start: int, end: int, quantity: int, amount: int) -> dict[str, Any]:
     return {
-        "id": id, "object": "line_item", "amount": amount, "currency": "usd",
-        "period": {"start": start, "end": end}, "quantity": quantity,
-        "pricing": {"type": "price_details", "unit_amount_decimal": "1500",
-                    "price_details": {"price": "price_seat", "product": "prod_seat"}},
-        "parent": {"type": "subscription_item_details", "subscription_item_details": {
-            "subscription": "sub_new", "subscription_item": "si_new", "proration": False,
-            "proration_details": {"credited_items": None}, "invoice_item": None}},
+        "id": id,
+        "object": "line_item",
+        "amount": amount,
+        "currency": "usd",
+        "period": {"start": start, "end": end},
+        "quantity": quantity,
+        "pricing": {
+            "type": "price_details",
+            "unit_amount_decimal": "1500",
+            "price_details": {"price": "price_seat", "product": "prod_seat"},
+        },
+        "parent": {
+            "type": "subscription_item_details",
+            "subscription_item_details": {
+                "subscription": "sub_new",
+                "subscription_item": "si_new",
+                "proration": False,
+                "proration_details": {"credited_items": None},
+                "invoice_item": None,
+            },
+        },
     }
 
 
@@ -211,26 +367,43 @@ def test_new_shape_history_from_events_invoices_and_catalog_ids() -> None:
     statuses = [(span.start, span.status) for span in timeline.spans]
     assert statuses[:2] == [(DEC18, Status.TRIALING), (JAN, Status.ACTIVE)]
     assert (APR + 3_600, Status.PAST_DUE) in statuses
-    value = {t: subscription_mrr(timeline, t, STANDARD) for t in (DEC18, JAN, MAR10 - 1, MAR10, APR + 7_200, APR3)}
-    assert value == {DEC18: 0, JAN: 6_500, MAR10 - 1: 6_500, MAR10: 11_000, APR + 7_200: 11_000, APR3: 11_000}
-    assert timeline.trial is not None and timeline.trial.converted
+    value = {
+        t: subscription_mrr(timeline, t, STANDARD)
+        for t in (DEC18, JAN, MAR10 - 1, MAR10, APR + 7_200, APR3)
+    }
+    assert value == {
+        DEC18: 0,
+        JAN: 6_500,
+        MAR10 - 1: 6_500,
+        MAR10: 11_000,
+        APR + 7_200: 11_000,
+        APR3: 11_000,
+    }
+    assert timeline.trial is not None
+    assert timeline.trial.converted
     assert timeline.trial.end == JAN
 
 
 def test_events_out_of_order_and_duplicated_give_the_same_history() -> None:
     shuffled = [*NEW_EVENTS, NEW_EVENTS[0], NEW_EVENTS[2]]
     random.Random(7).shuffle(shuffled)
-    ordered = build_timeline(_new_subscription("active", 8), events=NEW_EVENTS,
-                             invoices=NEW_INVOICES, catalog=CATALOG)
-    messy = build_timeline(_new_subscription("active", 8), events=shuffled,
-                           invoices=list(reversed(NEW_INVOICES)), catalog=CATALOG)
+    ordered = build_timeline(
+        _new_subscription("active", 8), events=NEW_EVENTS, invoices=NEW_INVOICES, catalog=CATALOG
+    )
+    messy = build_timeline(
+        _new_subscription("active", 8),
+        events=shuffled,
+        invoices=list(reversed(NEW_INVOICES)),
+        catalog=CATALOG,
+    )
     assert messy.spans == ordered.spans
 
 
 def test_past_due_beyond_the_grace_stops_counting_in_baremetrics() -> None:
     long_due = [*NEW_EVENTS[:2]]  # never paid again
-    timeline = build_timeline(_new_subscription("past_due", 8), events=long_due,
-                              invoices=NEW_INVOICES, catalog=CATALOG)
+    timeline = build_timeline(
+        _new_subscription("past_due", 8), events=long_due, invoices=NEW_INVOICES, catalog=CATALOG
+    )
     day = 86_400
     assert subscription_mrr(timeline, APR + 3_600 + 29 * day, PRESETS["baremetrics"]) == 11_000
     assert subscription_mrr(timeline, APR + 3_600 + 30 * day, PRESETS["baremetrics"]) == 0
@@ -239,37 +412,55 @@ def test_past_due_beyond_the_grace_stops_counting_in_baremetrics() -> None:
 
 def test_a_missed_trial_end_event_is_dated_at_trial_end() -> None:
     trialing = _new_subscription("trialing", 5)
-    created = {**_event("evt_created", DEC18, trialing, {}), "type": "customer.subscription.created"}
+    created = {
+        **_event("evt_created", DEC18, trialing, {}),
+        "type": "customer.subscription.created",
+    }
     timeline = build_timeline(_new_subscription("active", 5), events=[created], catalog=CATALOG)
-    assert [(s.start, s.status) for s in timeline.spans] == [(DEC18, Status.TRIALING), (JAN, Status.ACTIVE)]
+    assert [(s.start, s.status) for s in timeline.spans] == [
+        (DEC18, Status.TRIALING),
+        (JAN, Status.ACTIVE),
+    ]
     assert timeline.spans[1].sources == ("sub_new",)
 
 
 def test_deleted_event_ends_service_at_ended_at() -> None:
     ended = _new_subscription("canceled", 8, ended_at=MAY, canceled_at=APR3)
     deleted = {**_event("evt_deleted", MAY + 5, ended, {}), "type": "customer.subscription.deleted"}
-    timeline = build_timeline(ended, events=[*NEW_EVENTS, deleted], invoices=NEW_INVOICES, catalog=CATALOG)
+    timeline = build_timeline(
+        ended, events=[*NEW_EVENTS, deleted], invoices=NEW_INVOICES, catalog=CATALOG
+    )
     assert timeline.ended_at == MAY
     assert subscription_mrr(timeline, MAY - 1, STANDARD) == 11_000
     assert subscription_mrr(timeline, MAY, STANDARD) == 0
 
 
 def test_only_the_current_object_holds_from_the_start() -> None:
-    timeline = build_timeline(_new_subscription("active", 2, trial_start=None, trial_end=None),
-                              catalog=CATALOG)
+    timeline = build_timeline(
+        _new_subscription("active", 2, trial_start=None, trial_end=None), catalog=CATALOG
+    )
     assert [(s.start, s.status) for s in timeline.spans] == [(DEC18, Status.ACTIVE)]
     assert subscription_mrr(timeline, JAN, STANDARD) == 2_000
 
 
 def test_customer_discount_applies_when_the_subscription_has_none() -> None:
     plain = _new_subscription("active", 2, trial_start=None, trial_end=None, discounts=[])
-    customer = {"id": "cus_new", "object": "customer", "discount": {
-        "id": "di_cus", "object": "discount", "start": DEC18, "end": None,
-        "coupon": {"id": "co_q", "object": "coupon", "percent_off": 25, "duration": "forever"}}}
+    customer = {
+        "id": "cus_new",
+        "object": "customer",
+        "discount": {
+            "id": "di_cus",
+            "object": "discount",
+            "start": DEC18,
+            "end": None,
+            "coupon": {"id": "co_q", "object": "coupon", "percent_off": 25, "duration": "forever"},
+        },
+    }
     [history] = build_customers(customers=[customer], subscriptions=[plain], catalog=CATALOG)
     assert customer_mrr(history, JAN, STANDARD) == {"usd": 2_250}
-    with_own = build_customers(customers=[customer], subscriptions=[{**plain, "discounts": ["di_new"]}],
-                               catalog=CATALOG)
+    with_own = build_customers(
+        customers=[customer], subscriptions=[{**plain, "discounts": ["di_new"]}], catalog=CATALOG
+    )
     assert customer_mrr(with_own[0], JAN, STANDARD) == {"usd": 2_000}
 
 
