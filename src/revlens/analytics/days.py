@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -123,11 +123,3 @@ def advance(instant: Instant, interval: Interval, count: int) -> Instant:
 def instant_of(value: date, hour: int = 0) -> Instant:
     """Return the UTC instant of a date at an hour (handy for building data)."""
     return int(datetime.combine(value, datetime.min.time(), UTC).timestamp()) + hour * 3600
-
-
-def days_between(first: Day, last: Day) -> range:
-    """Return the days first..last inclusive."""
-    return range(first, last + 1)
-
-
-ONE_DAY = timedelta(days=1)

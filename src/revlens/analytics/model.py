@@ -184,11 +184,6 @@ class SubscriptionTimeline:
     application_fee_percent: Fraction | None = None
     warnings: tuple[str, ...] = ()
 
-    @property
-    def starts(self) -> tuple[Instant, ...]:
-        """Return the start of every span, for bisecting."""
-        return tuple(span.start for span in self.spans)
-
 
 @dataclass(frozen=True, slots=True)
 class CustomerHistory:
