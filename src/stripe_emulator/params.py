@@ -152,6 +152,14 @@ class Bool(Spec):
         raise invalid(f"Invalid boolean: {text}", param=param)
 
 
+def _choices(values: tuple[str, ...]) -> str:
+    if len(values) == 1:
+        return values[0]
+    if len(values) == 2:
+        return f"{values[0]} or {values[1]}"
+    return ", ".join(values[:-1]) + f", or {values[-1]}"
+
+
 @dataclass(frozen=True)
 class Enum(Spec):
     """One of a fixed set of strings."""
@@ -161,10 +169,7 @@ class Enum(Spec):
     def convert(self, raw: FormValue, param: str) -> Any:
         text = _scalar(raw, param, "string")
         if text not in self.values:
-            choices = ", ".join(self.values[:-1]) + f", or {self.values[-1]}"
-            if len(self.values) == 2:
-                choices = f"{self.values[0]} or {self.values[1]}"
-            raise invalid(f"Invalid {param}: must be one of {choices}", param=param)
+            raise invalid(f"Invalid {param}: must be one of {_choices(self.values)}", param=param)
         return text
 
 

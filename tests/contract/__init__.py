@@ -1,0 +1,1 @@
+"""Checks of the emulator against third-party oracles (Stripe OpenAPI spec, stripe-cli fixtures)."""
