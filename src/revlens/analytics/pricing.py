@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 
 from revlens.analytics.model import BillingScheme, Price, Tier, TiersMode, UsageType
 from revlens.analytics.money import monthly_factor
@@ -52,6 +53,8 @@ def period_amount(price: Price, quantity: int) -> Fraction:
     return _volume(price.tiers, billed)
 
 
+# Prices are few and immutable while items are many: the exact arithmetic is done once per pair.
+@lru_cache(maxsize=65_536)
 def monthly_amount(price: Price, quantity: int) -> Fraction:
     """Return the item amount normalised to a month, before discounts."""
     if price.interval is None:
