@@ -21,9 +21,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(app: Any, *, timeout: float = 20) -> Iterator[str]:
+def live_server(app: Any, *, port: int | None = None, timeout: float = 20) -> Iterator[str]:
     """Run the app until the block ends; yield its base URL."""
-    port = free_port()
+    port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn:{port}", daemon=True)

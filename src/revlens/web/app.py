@@ -5,13 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
 
 import revlens
 from revlens.config import Settings
 from revlens.db.session import Database
+from revlens.stripe_api.client import StripeClients
 from revlens.tasks.queue import Queue, make_queue
-from revlens.web.routes import health
+from revlens.web.rendering import message
+from revlens.web.routes import admin, connect, health, pages, workspace
+from revlens.web.sessions import SESSION_COOKIE, SESSION_MAX_AGE_S
+from revlens.web.templating import STATIC, make_templates
 
 
 def create_app(
@@ -34,5 +41,35 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.queue = queue
-    app.include_router(health.router)
+    app.state.templates = make_templates(settings)
+    app.state.clients = StripeClients(settings) if settings.stripe_secret_key else None
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key.get_secret_value(),
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE_S,
+        same_site="lax",
+        https_only=settings.is_production,
+    )
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (health, pages, connect, workspace, admin):
+        app.include_router(module.router)
+    app.add_exception_handler(HTTPException, _http_error)
     return app
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Answer errors as JSON on the API and as a page everywhere else."""
+    assert isinstance(exc, HTTPException)
+    if request.url.path.startswith("/api/") or request.url.path == "/healthz":
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
+    headings = {401: "Not signed in", 403: "Not allowed", 404: "Not found"}
+    return message(
+        request.app.state.templates,
+        request,
+        heading=headings.get(exc.status_code, "Something went wrong"),
+        text=str(exc.detail),
+        status=exc.status_code,
+    )
