@@ -6,14 +6,22 @@ from typing import TYPE_CHECKING
 
 from stripe_emulator.resources import (
     accounts,
+    application_fees,
+    balance,
+    charges,
     coupons,
     customers,
     discounts,
+    disputes,
     events,
+    payment_intents,
+    payment_methods,
     plans,
     prices,
     products,
     promotion_codes,
+    refunds,
+    setup_intents,
     tax_rates,
     webhook_endpoints,
 )
@@ -27,7 +35,16 @@ MODULES = (accounts, customers, products, prices, plans, coupons, promotion_code
 PAYMENT_MODULES = (
     events,
     webhook_endpoints,
+    payment_methods,
+    payment_intents,
+    setup_intents,
+    charges,
+    refunds,
+    disputes,
+    balance,
+    application_fees,
 )
+
 
 
 def install_resources(emulator: Emulator) -> None:

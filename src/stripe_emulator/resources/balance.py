@@ -1,0 +1,50 @@
+"""`GET /v1/balance` and balance transactions (`txn_…`), read only."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from stripe_emulator.billing.ledger import balance
+from stripe_emulator.params import Currency, Obj, Str
+from stripe_emulator.resources.base import JsonObject, ListFilter, Resource
+
+if TYPE_CHECKING:
+    from stripe_emulator.context import Ctx
+    from stripe_emulator.emulator import Emulator
+
+
+def render(ctx: Ctx, obj: JsonObject) -> JsonObject:
+    """Show funds as available once their `available_on` has passed on the emulator clock."""
+    obj["status"] = "available" if obj["available_on"] <= ctx.now() else "pending"
+    return obj
+
+
+BALANCE_TRANSACTION = Resource(
+    object="balance_transaction",
+    path="/v1/balance_transactions",
+    id_prefix="txn",
+    id_length=24,
+    noun="balance transaction",
+    list_filters={
+        "currency": ListFilter("$.currency", Currency()),
+        "payout": ListFilter("$.payout", Str()),
+        "source": ListFilter("k2", Str()),
+        "type": ListFilter("k1", Str()),
+    },
+    slots=lambda obj: (obj["type"], obj["source"]),
+    # Only charge sources expand; refunds, disputes and fees stay ids.
+    expandable={"source": "charge"},
+    render=render,
+)
+
+
+def get_balance(ctx: Ctx) -> JsonObject:
+    """`GET /v1/balance`."""
+    ctx.coerce(Obj())
+    return balance(ctx)
+
+
+def register(emulator: Emulator) -> None:
+    """Add the balance and balance transactions."""
+    emulator.add_resource(BALANCE_TRANSACTION)
+    emulator.router.add("GET", "/v1/balance", get_balance)
