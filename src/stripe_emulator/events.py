@@ -48,6 +48,8 @@ CRUD_EVENTS: dict[str, tuple[str, frozenset[str]]] = {
 EVENT_TYPES: frozenset[str] = frozenset(
     {f"{prefix}.{action}" for prefix, actions in CRUD_EVENTS.values() for action in actions}
     | {
+        "account.application.authorized",
+        "account.application.deauthorized",
         "application_fee.created",
         "application_fee.refunded",
         "charge.captured",

@@ -344,3 +344,27 @@ def test_the_account_can_revoke_from_its_side(
     assert "No application has access" in browser.get(f"/dashboard/{account}/applications").text
     with pytest.raises(stripe.PermissionError):
         sdk.v1.customers.list({}, {"stripe_account": account})
+
+
+def test_authorize_and_deauthorize_create_application_events(
+    sdk: stripe.StripeClient, browser: httpx.Client, server: EmulatorServer
+) -> None:
+    account = sdk.v1.accounts.create({"type": "standard"}).id
+    code = _authorize(sdk, browser, account)["code"][0]
+    sdk.oauth.token({"grant_type": "authorization_code", "code": code})
+    listed = sdk.v1.events.list(
+        {"type": "account.application.authorized"}, {"stripe_account": account}
+    )
+    [authorized] = listed.data
+    assert authorized.account == account
+    assert authorized.data.object["object"] == "application"
+    assert authorized.data.object["id"] == server.emulator.platform.client_id
+    assert authorized["request"]["id"] is None  # `.request` is a method of StripeObject
+    sdk.oauth.deauthorize({"stripe_user_id": account})
+    # After deauthorization the account is out of reach; the stored event is still there.
+    from stripe_emulator.store import Scope
+
+    page = server.emulator.store.list_page(Scope(account, False), "event", limit=10)
+    types = [row.load()["type"] for row in page.rows]
+    assert types[0] == "account.application.deauthorized"
+    assert "account.application.authorized" in types
