@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -16,6 +17,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 MAX_BODY = 1024 * 1024
+log = logging.getLogger("stripe_emulator")
 
 
 class EmulatorApp:
@@ -52,6 +54,11 @@ class EmulatorApp:
         else:
             response = await handle(self.emulator, request)
         await _send(send, response)
+        for callback in response.after:
+            try:
+                callback()
+            except Exception:  # read-ahead is an optimisation; never fail a request on it
+                log.exception("after-response callback failed")
 
 
 async def _send(send: Send, response: Response) -> None:

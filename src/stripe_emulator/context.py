@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from stripe_emulator.forms import Form
@@ -26,6 +27,8 @@ class Ctx:
     request_id: str
     # True when the request carried a Stripe-Account header naming a connected account.
     on_behalf: bool = False
+    # Work to run once the response is on the wire (list read-ahead).
+    after_response: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def store(self) -> Store:

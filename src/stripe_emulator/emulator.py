@@ -13,6 +13,7 @@ from stripe_emulator.http_types import Handler
 from stripe_emulator.ids import IdGenerator
 from stripe_emulator.platform import Connections, Platform, load_or_create_platform
 from stripe_emulator.ratelimit import RateLimiter
+from stripe_emulator.readahead import ReadAhead
 from stripe_emulator.resources.base import Registry, Resource
 from stripe_emulator.resources.crud import Wrap, fetch_for_expand, make_handlers
 from stripe_emulator.routing import Router
@@ -51,6 +52,7 @@ class Emulator:
         self.control_router: Router[ControlHandler] = Router()
         self.rate_limiter = RateLimiter(config.rate_limits)
         self.faults = FaultInjector(config.faults)
+        self.read_ahead = ReadAhead()
         self.key_resolvers: list[KeyResolver] = [self._platform_key]
         # Told about every stored event (webhook delivery subscribes here).
         self.event_listeners: list[EventListener] = []

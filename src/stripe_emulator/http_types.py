@@ -36,6 +36,8 @@ class Response:
     truncate_at: int | None = None
     # Whether an idempotency key may remember this response (not for failed validation).
     remember: bool = True
+    # Callbacks run after the response is sent (see `Ctx.after_response`).
+    after: list[Callable[[], None]] = field(default_factory=list)
 
 
 class RawJson:

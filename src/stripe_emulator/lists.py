@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -10,6 +11,7 @@ import orjson
 from stripe_emulator.errors import invalid, resource_missing
 from stripe_emulator.http_types import RawJson
 from stripe_emulator.params import EXPAND, Int, IntOrRange, Obj, Spec, Str
+from stripe_emulator.readahead import Prepared
 from stripe_emulator.store import Condition, Page, Row
 
 if TYPE_CHECKING:
@@ -78,9 +80,17 @@ def conditions_for(
 
 
 def fetch_page(
-    ctx: Ctx, resource: Resource, params: Mapping[str, Any], extra: Sequence[Condition] = ()
+    ctx: Ctx,
+    resource: Resource,
+    params: Mapping[str, Any],
+    extra: Sequence[Condition] = (),
+    *,
+    read_ahead: bool = False,
 ) -> Page:
-    """Run the list query for a resource with the standard pagination rules."""
+    """Run the list query for a resource with the standard pagination rules.
+
+    With `read_ahead`, a forward page also prepares the next one after the response is sent.
+    """
     limit = parse_limit(params.get("limit"))
     after_id = params.get("starting_after")
     before_id = params.get("ending_before")
@@ -91,19 +101,43 @@ def fetch_page(
             code="parameters_exclusive",
         )
     conditions, ids = conditions_for(resource.list_filters, params)
-    created = params.get("created")
-    after = _cursor(ctx, resource, after_id, "starting_after")
-    before = _cursor(ctx, resource, before_id, "ending_before")
-    return ctx.store.list_page(
+    query = partial(
+        ctx.store.list_page,
         ctx.scope,
         resource.stored_as,
         limit=limit,
         conditions=[*conditions, *extra],
-        created=created,
-        after=after,
-        before=before,
+        created=params.get("created"),
         ids=ids,
     )
+    if not read_ahead or before_id is not None:
+        after = _cursor(ctx, resource, after_id, "starting_after")
+        return query(after=after, before=_cursor(ctx, resource, before_id, "ending_before"))
+    filters = {k: v for k, v in params.items() if k not in ("starting_after", "limit", "expand")}
+    base = (
+        ctx.scope.account,
+        ctx.scope.livemode,
+        resource.stored_as,
+        orjson.dumps(filters, option=orjson.OPT_SORT_KEYS),
+        limit,
+    )
+    generation = ctx.store.generation(ctx.scope, resource.stored_as)
+    page = None
+    if after_id is not None:
+        page = ctx.emulator.read_ahead.take((*base, after_id), generation)
+    if page is None:
+        page = query(after=_cursor(ctx, resource, after_id, "starting_after"))
+    if page.has_more and page.rows:
+        last = page.rows[-1]
+
+        def prepare() -> None:
+            with ctx.store.lock:
+                current = ctx.store.generation(ctx.scope, resource.stored_as)
+                following = query(after=(last.created, last.seq))
+            ctx.emulator.read_ahead.put((*base, last.id), Prepared(current, following))
+
+        ctx.after_response.append(prepare)
+    return page
 
 
 def _cursor(

@@ -151,7 +151,9 @@ def _run(ctx: Ctx, handler: Any) -> Response:
     except Exception:
         log.exception("unexpected error in %s %s", ctx.request.method, ctx.request.path)
         return error_response(api_error(), ctx.request_id, livemode=ctx.livemode)
-    return json_response(200, payload, ctx.request_id)
+    response = json_response(200, payload, ctx.request_id)
+    response.after = ctx.after_response
+    return response
 
 
 def _run_idempotent(ctx: Ctx, handler: Any, key: str) -> Response:

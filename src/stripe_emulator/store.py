@@ -113,11 +113,26 @@ class Store:
             # keeps the resident size of a large state file in check.
             self._db.execute("PRAGMA mmap_size=268435456")
         self._db.executescript(_SCHEMA)
+        # Bumped on every write to an (account, livemode, type); read-ahead pages check it.
+        self._generations: dict[tuple[str, bool, str], int] = {}
+
+    def generation(self, scope: Scope, type_: str) -> int:
+        """Return how many writes touched this scope and type since start."""
+        return self._generations.get((scope.account, scope.livemode, type_), 0)
+
+    def _bump(self, scope: Scope, type_: str) -> None:
+        key = (scope.account, scope.livemode, type_)
+        self._generations[key] = self._generations.get(key, 0) + 1
 
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
             self._db.close()
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Return the lock that serialises use of the connection."""
+        return self._lock
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
@@ -158,6 +173,7 @@ class Store:
         """Store a new object; its id must be unused in this scope and type."""
         padded = (list(slots) + [None] * 4)[:4]
         with self._lock:
+            self._bump(scope, type_)
             self._db.execute(
                 "INSERT INTO objects (account, livemode, type, id, created, deleted,"
                 " k1, k2, k3, k4, data) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
@@ -189,6 +205,7 @@ class Store:
             for obj, slots in rows
         ]
         with self._lock:
+            self._bump(scope, type_)
             self._db.executemany(
                 "INSERT INTO objects (account, livemode, type, id, created, deleted,"
                 " k1, k2, k3, k4, data) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
@@ -226,6 +243,7 @@ class Store:
         """Replace a stored object (same id) and its promoted columns."""
         padded = (list(slots) + [None] * 4)[:4]
         with self._lock:
+            self._bump(scope, type_)
             self._db.execute(
                 "UPDATE objects SET data=?, deleted=?, k1=?, k2=?, k3=?, k4=?"
                 " WHERE account=? AND livemode=? AND type=? AND id=?",

@@ -139,3 +139,18 @@ def test_deleted_objects_are_not_listed(client: stripe.StripeClient, account: Co
     keep, gone = _make(client, account, 2)
     client.v1.customers.delete(gone, {}, account.opts)
     assert [c.id for c in client.v1.customers.list({}, account.opts).data] == [keep]
+
+
+def test_read_ahead_pages_never_serve_stale_data(
+    client: stripe.StripeClient, account: Connected
+) -> None:
+    ids = _make(client, account, 6)[::-1]
+    first = client.v1.customers.list({"limit": 2}, account.opts)
+    assert [c.id for c in first.data] == ids[:2]
+    # The next page was prepared after the first response; a write must invalidate it.
+    client.v1.customers.delete(ids[2], {}, account.opts)
+    second = client.v1.customers.list({"limit": 2, "starting_after": ids[1]}, account.opts)
+    assert [c.id for c in second.data] == ids[3:5]
+    third = client.v1.customers.list({"limit": 2, "starting_after": ids[4]}, account.opts)
+    assert [c.id for c in third.data] == ids[5:]
+    assert third.has_more is False

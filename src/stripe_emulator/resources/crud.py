@@ -193,20 +193,24 @@ def make_handlers(emulator: Emulator, resource: Resource, wrap: Wrap | None = No
         router.add("DELETE", item_path, delete)
 
     if resource.listable:
-        params_spec = list_params(resource)
-        url = resource.path
+        router.add("GET", resource.path, _list_handler(resource, resource.path))
 
-        def list_(ctx: Ctx) -> JsonObject | RawJson:
-            params = ctx.coerce(params_spec)
-            expand = ctx.expand_paths()
-            page = fetch_page(ctx, resource, params)
-            if not expand and resource.render is None and not resource.includable:
-                return raw_list(url, page.rows, page.has_more)
-            item_paths = _list_item_paths(expand)
-            data = [present(ctx, resource, row.load(), item_paths) for row in page.rows]
-            return list_envelope(url, data, page.has_more)
 
-        router.add("GET", resource.path, list_)
+def _list_handler(resource: Resource, url: str) -> Handler:
+    params_spec = list_params(resource)
+
+    def list_(ctx: Ctx) -> JsonObject | RawJson:
+        params = ctx.coerce(params_spec)
+        expand = ctx.expand_paths()
+        fast = not expand and resource.render is None and not resource.includable
+        page = fetch_page(ctx, resource, params, read_ahead=fast)
+        if fast:
+            return raw_list(url, page.rows, page.has_more)
+        item_paths = _list_item_paths(expand)
+        data = [present(ctx, resource, row.load(), item_paths) for row in page.rows]
+        return list_envelope(url, data, page.has_more)
+
+    return list_
 
 
 def _list_item_paths(paths: list[str]) -> list[str]:
