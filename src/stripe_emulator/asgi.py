@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
+from email.utils import formatdate
 from typing import Any
 
 from stripe_emulator.emulator import Emulator
@@ -53,6 +54,8 @@ class EmulatorApp:
             response = error_response(error, self.emulator.ids.request_id())
         else:
             response = await handle(self.emulator, request)
+        # Clients learn Stripe's clock from Date, as from api.stripe.com: here the emulated one.
+        response.headers.setdefault("date", formatdate(self.emulator.clock.now(), usegmt=True))
         await _send(send, response)
         for callback in response.after:
             try:
