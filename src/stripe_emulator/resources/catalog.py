@@ -14,6 +14,9 @@ from stripe_emulator.resources import (
     discounts,
     disputes,
     events,
+    invoice_items,
+    invoice_payments,
+    invoices,
     payment_intents,
     payment_methods,
     plans,
@@ -22,6 +25,8 @@ from stripe_emulator.resources import (
     promotion_codes,
     refunds,
     setup_intents,
+    subscription_items,
+    subscriptions,
     tax_rates,
     webhook_endpoints,
 )
@@ -43,7 +48,13 @@ PAYMENT_MODULES = (
     disputes,
     balance,
     application_fees,
+    invoice_items,
+    invoices,
+    invoice_payments,
+    subscriptions,
+    subscription_items,
 )
+
 
 
 
