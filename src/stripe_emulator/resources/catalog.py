@@ -56,8 +56,6 @@ PAYMENT_MODULES = (
 )
 
 
-
-
 def install_resources(emulator: Emulator) -> None:
     """Register every resource definition and its routes."""
     emulator.registry.add(discounts.DISCOUNT)
