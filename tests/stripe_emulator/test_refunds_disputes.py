@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import httpx
 import pytest
 import stripe
 
@@ -166,3 +169,20 @@ def test_balance_becomes_available_when_the_clock_passes(
     assert balance.pending[0].amount == 0
     txn = client.v1.balance_transactions.list({}).data[0]
     assert txn.status == "available"
+
+
+def test_fee_model_is_configurable(make_server: Callable[..., EmulatorServer]) -> None:
+    server = make_server(control=True)
+    with httpx.Client(base_url=server.url) as control:
+        assert control.get("/_emulator/fees").json() == {
+            "percent": "2.9",
+            "fixed": 30,
+            "dispute_fee": 1500,
+        }
+        changed = control.post("/_emulator/fees", json={"percent": 1.5, "fixed": 0})
+        assert changed.json()["percent"] == "1.5"
+        assert control.post("/_emulator/fees", json={"bogus": 1}).status_code == 400
+    client = make_client(server)
+    charge = client.v1.charges.create({"amount": 1000, "currency": "usd", "source": "tok_visa"})
+    txn = client.v1.balance_transactions.retrieve(str(charge.balance_transaction))
+    assert (txn.fee, txn.net) == (15, 985)

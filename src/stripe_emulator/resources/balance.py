@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import asdict
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from stripe_emulator.billing.ledger import balance
+from stripe_emulator.billing.money import FeeModel, load_fee_model, save_fee_model
 from stripe_emulator.params import Currency, Obj, Str
 from stripe_emulator.resources.base import JsonObject, ListFilter, Resource
 
@@ -44,7 +47,30 @@ def get_balance(ctx: Ctx) -> JsonObject:
     return balance(ctx)
 
 
+def _fees(emulator: Emulator, _body: dict[str, Any]) -> dict[str, Any]:
+    return asdict(load_fee_model(emulator.store))
+
+
+def _set_fees(emulator: Emulator, body: dict[str, Any]) -> dict[str, Any]:
+    current = asdict(load_fee_model(emulator.store))
+    unknown = set(body) - set(current)
+    if unknown:
+        raise ValueError(f"unknown fee settings: {', '.join(sorted(unknown))}")
+    try:
+        model = FeeModel(
+            percent=str(Decimal(str(body.get("percent", current["percent"])))),
+            fixed=int(body.get("fixed", current["fixed"])),
+            dispute_fee=int(body.get("dispute_fee", current["dispute_fee"])),
+        )
+    except (ArithmeticError, TypeError) as exc:
+        raise ValueError("fee settings must be numbers") from exc
+    save_fee_model(emulator.store, model)
+    return asdict(model)
+
+
 def register(emulator: Emulator) -> None:
-    """Add the balance and balance transactions."""
+    """Add the balance, balance transactions and the fee model control endpoints."""
     emulator.add_resource(BALANCE_TRANSACTION)
     emulator.router.add("GET", "/v1/balance", get_balance)
+    emulator.control_router.add("GET", "/_emulator/fees", _fees)
+    emulator.control_router.add("POST", "/_emulator/fees", _set_fees)
