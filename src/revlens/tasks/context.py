@@ -1,12 +1,19 @@
-"""What a running job gets: the settings and the process's database."""
+"""What a running job gets: the settings, the process's database, Stripe reader and queue."""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from revlens.config import Settings
 from revlens.db.session import Database
+from revlens.stripe_api.budget import Budgets
+from revlens.stripe_api.client import StripeClients
+from revlens.stripe_api.fetch import Fetcher
+
+if TYPE_CHECKING:
+    from revlens.tasks.queue import Queue
 
 
 @dataclass
@@ -15,7 +22,9 @@ class JobContext:
 
     settings: Settings
     _database: Database | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _fetcher: Fetcher | None = None
+    queue: Queue | None = None
 
     @property
     def database(self) -> Database:
@@ -26,3 +35,17 @@ class JobContext:
                     self.settings.database_url, pool_size=self.settings.database_pool_size
                 )
             return self._database
+
+    @property
+    def fetcher(self) -> Fetcher:
+        """Return the process's Stripe reader (one budget per account for all its threads)."""
+        with self._lock:
+            if self._fetcher is None:
+                clients = StripeClients(self.settings)
+                self._fetcher = Fetcher(clients, Budgets(livemode=clients.livemode))
+            return self._fetcher
+
+    @property
+    def clients(self) -> StripeClients:
+        """Return the process's Stripe clients."""
+        return self.fetcher.clients

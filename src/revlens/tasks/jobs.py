@@ -1,10 +1,27 @@
-"""The jobs revlens runs in the background; each opens its own unit of work."""
+"""The jobs revlens runs in the background; each opens its own units of work."""
 
 from __future__ import annotations
 
+import logging
+
+from huey import crontab
+
+from revlens.accounts.onboarding import forget_account
+from revlens.accounts.service import get_account, list_accounts
+from revlens.mirror import backfill
+from revlens.mirror.catchup import catch_up
+from revlens.mirror.ingest import process_event
+from revlens.mirror.sync import begin_account_backfill
+from revlens.stripe_api.errors import Verdict
+from revlens.stripe_api.fetch import StripeUnavailable
 from revlens.system.service import record_heartbeat
 from revlens.tasks.context import JobContext
-from revlens.tasks.registry import job
+from revlens.tasks.registry import job, periodic
+
+log = logging.getLogger(__name__)
+
+# huey runs higher priorities first: a page of a young backfill goes before an older one's.
+NEW_ACCOUNT_PRIORITY = 100
 
 
 @job(name="heartbeat")
@@ -12,3 +29,113 @@ def heartbeat(context: JobContext, *, source: str) -> int:
     """Write a heartbeat row and return its id, proving a worker ran the job."""
     with context.database.unit_of_work() as session:
         return record_heartbeat(session, source=source).id
+
+
+def _connected(context: JobContext, account_id: str) -> bool:
+    with context.database.read() as session:
+        account = get_account(session, account_id)
+        return account is not None and account.is_connected
+
+
+def _lost_access(context: JobContext, account_id: str, error: StripeUnavailable) -> bool:
+    """Start the deauthorization path when Stripe says the account is out of reach."""
+    if error.verdict is not Verdict.ACCOUNT_REVOKED:
+        return False
+    log.warning("account %s answered account_invalid: purging", account_id)
+    forget_account(
+        context.database, context.clients, account_id=account_id, reason="account_invalid"
+    )
+    return True
+
+
+@job(name="sync_account")
+def sync_account(context: JobContext, *, account_id: str, full: bool = False) -> int:
+    """Start (or resume) the backfill of an account; return how many ranges were queued."""
+    if not _connected(context, account_id):
+        return 0
+    try:
+        ranges = begin_account_backfill(
+            context.database, context.fetcher, account_id=account_id, full=full
+        )
+    except StripeUnavailable as error:
+        if _lost_access(context, account_id, error):
+            return 0
+        raise
+    for range_id in ranges:
+        _enqueue_page(context, range_id, NEW_ACCOUNT_PRIORITY)
+    return len(ranges)
+
+
+def _enqueue_page(context: JobContext, range_id: int, priority: int) -> None:
+    assert context.queue is not None
+    # `priority` is huey's (it never reaches the job); `rank` tells the job its own.
+    context.queue.enqueue(backfill_page, range_id=range_id, rank=priority, priority=priority)
+
+
+@job(name="backfill_page")
+def backfill_page(context: JobContext, *, range_id: int, rank: int = 0) -> int:
+    """Fetch one page of a range and queue what follows; return the objects stored."""
+    try:
+        result = backfill.run_page(context.database, context.fetcher, range_id)
+    except StripeUnavailable as error:
+        with context.database.read() as session:
+            from revlens.mirror.models import SyncRange
+
+            found = session.get(SyncRange, range_id)
+            account_id = found.account_id if found else None
+        if account_id and _lost_access(context, account_id, error):
+            return 0
+        backfill.record_failure(context.database, range_id, str(error))
+        return 0
+    # Later pages of the same stream lose priority, so new accounts overtake large old ones.
+    for next_id in result.next_ranges:
+        _enqueue_page(context, next_id, max(0, rank - 1))
+    return result.stored
+
+
+@job(name="apply_event")
+def apply_event_job(context: JobContext, *, account_id: str, event_id: str) -> bool:
+    """Apply a stored webhook event to the mirror (idempotent)."""
+    return process_event(
+        context.database,
+        context.fetcher,
+        account_id=account_id,
+        event_id=event_id,
+        on_deauthorized=lambda: forget_account(
+            context.database, context.clients, account_id=account_id, reason="deauthorized"
+        ),
+    )
+
+
+@job(name="catch_up")
+def catch_up_job(context: JobContext, *, account_id: str) -> int:
+    """Read the Events API for one account; re-backfill it when the cursor is too old."""
+    if not _connected(context, account_id):
+        return 0
+    try:
+        result = catch_up(context.database, context.fetcher, account_id=account_id)
+    except StripeUnavailable as error:
+        if _lost_access(context, account_id, error):
+            return 0
+        raise
+    if result is None:
+        return 0
+    if result.rebackfill:
+        log.warning("event cursor of %s is %ss old: re-backfilling", account_id, result.age_seconds)
+        sync_account(context, account_id=account_id, full=True)
+    elif result.warn:
+        log.warning("event cursor of %s is %ss old", account_id, result.age_seconds)
+    return result.applied
+
+
+@periodic(name="sweep", schedule=crontab(minute="*"))
+def sweep(context: JobContext) -> None:
+    """Re-queue backfill ranges whose worker died, and catch up every connected account."""
+    with context.database.read() as session:
+        stale = backfill.stale_ranges(session)
+        accounts = [a.id for a in list_accounts(session) if a.is_connected]
+    for range_id in stale:
+        _enqueue_page(context, range_id, 0)
+    assert context.queue is not None
+    for account_id in accounts:
+        context.queue.enqueue(catch_up_job, account_id=account_id)

@@ -23,6 +23,7 @@ class Queue:
     def __init__(self, huey: Huey, context: JobContext) -> None:
         self.huey = huey
         self.context = context
+        context.queue = self
         self._tasks: dict[str, Any] = {spec.name: self._register(spec) for spec in declared_jobs()}
 
     def _register(self, spec: JobSpec) -> Any:
@@ -30,6 +31,8 @@ class Queue:
             return spec.function(self.context, **kwargs)
 
         run.__name__ = run.__qualname__ = spec.name
+        if spec.schedule is not None:
+            return self.huey.periodic_task(spec.schedule, name=spec.name)(run)
         return self.huey.task(name=spec.name, retries=spec.retries, retry_delay=spec.retry_delay)(
             run
         )

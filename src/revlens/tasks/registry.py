@@ -14,12 +14,14 @@ F = TypeVar("F", bound=JobFunction)
 
 @dataclass(frozen=True)
 class JobSpec:
-    """A job: its queue name, the function that runs it, and its retry policy."""
+    """A job: its queue name, the function that runs it, its retry policy and schedule."""
 
     name: str
     function: JobFunction
     retries: int = 0
     retry_delay: int = 0
+    # A huey crontab-style validator: the job also runs by itself when it says so.
+    schedule: Callable[[Any], bool] | None = None
 
 
 _JOBS: dict[str, JobSpec] = {}
@@ -33,6 +35,16 @@ def job(*, name: str, retries: int = 0, retry_delay: int = 0) -> Callable[[F], F
         if existing is not None and existing.function is not function:
             raise ValueError(f"two jobs are named {name!r}")
         _JOBS[name] = JobSpec(name, function, retries, retry_delay)
+        return function
+
+    return declare
+
+
+def periodic(*, name: str, schedule: Callable[[Any], bool]) -> Callable[[F], F]:
+    """Declare a function `f(context: JobContext)` that the worker runs on a schedule."""
+
+    def declare(function: F) -> F:
+        _JOBS[name] = JobSpec(name, function, schedule=schedule)
         return function
 
     return declare
@@ -53,4 +65,4 @@ def spec_for(function: JobFunction) -> JobSpec:
     raise LookupError(f"{function!r} is not a declared job")
 
 
-__all__ = ["JobContext", "JobSpec", "declared_jobs", "job", "spec_for"]
+__all__ = ["JobContext", "JobSpec", "declared_jobs", "job", "periodic", "spec_for"]

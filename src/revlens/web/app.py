@@ -16,7 +16,7 @@ from revlens.db.session import Database
 from revlens.stripe_api.client import StripeClients
 from revlens.tasks.queue import Queue, make_queue
 from revlens.web.rendering import message
-from revlens.web.routes import admin, connect, health, pages, workspace
+from revlens.web.routes import admin, connect, health, pages, sync, webhooks, workspace
 from revlens.web.sessions import SESSION_COOKIE, SESSION_MAX_AGE_S
 from revlens.web.templating import STATIC, make_templates
 
@@ -52,7 +52,7 @@ def create_app(
         https_only=settings.is_production,
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (health, pages, connect, workspace, admin):
+    for module in (health, pages, connect, workspace, admin, webhooks, sync):
         app.include_router(module.router)
     app.add_exception_handler(HTTPException, _http_error)
     return app

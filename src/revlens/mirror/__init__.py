@@ -1,0 +1,1 @@
+"""The mirror: stored Stripe objects and events, backfill, event application, reconciliation."""

@@ -1,0 +1,71 @@
+"""Applying events to the mirror: idempotent, safe in any order, re-fetching only lossy payloads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from revlens.mirror.models import MirroredObject
+from revlens.mirror.store import Observed, upsert_objects
+from revlens.stripe_api.catalog import OBJECT_TYPES, ObjectType
+
+# Fetch the complete current object (its embedded lists paged to the end): (path) → (obj, time).
+Refetch = Callable[[str], tuple[dict[str, Any], int]]
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What applying one event did."""
+
+    object_type: str | None
+    written: bool
+    refetched: bool
+
+
+def is_lossy(object_type: ObjectType, obj: dict[str, Any]) -> bool:
+    """Whether the payload lacks data: a capped embedded list (items, lines beyond 10)."""
+    for child in object_type.children:
+        embedded = obj.get(child.field)
+        if isinstance(embedded, dict) and embedded.get("has_more"):
+            return True
+    return False
+
+
+def _stored(session: Session, account_id: str, obj: dict[str, Any]) -> MirroredObject | None:
+    return session.scalars(
+        select(MirroredObject).where(
+            MirroredObject.account_id == account_id,
+            MirroredObject.object_type == obj["object"],
+            MirroredObject.stripe_id == obj["id"],
+        )
+    ).one_or_none()
+
+
+def apply_event(
+    session: Session, *, account_id: str, event: dict[str, Any], refetch: Refetch | None
+) -> Applied:
+    """Write the event's object to the mirror unless the mirror already holds a newer state."""
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict) or "id" not in obj or "object" not in obj:
+        return Applied(None, False, False)
+    object_type = OBJECT_TYPES.get(str(obj["object"]))
+    if object_type is None:
+        return Applied(None, False, False)  # stored in the log, nothing to mirror
+    created = int(event["created"])
+    deleted = event.get("type") in object_type.delete_events
+    refetched = False
+    if not deleted and is_lossy(object_type, obj):
+        stored = _stored(session, account_id, obj)
+        if stored is not None and stored.source_ts > created:
+            return Applied(object_type.name, False, False)  # already newer: nothing to do
+        final = stored is not None and stored.status in object_type.final_statuses
+        if refetch is not None and object_type.retrieve_path and not final:
+            obj, created = refetch(object_type.retrieve_path.format(id=obj["id"]))
+            refetched = True
+    written = upsert_objects(session, [Observed(account_id, obj, created, deleted=deleted)])
+    return Applied(object_type.name, bool(written), refetched)

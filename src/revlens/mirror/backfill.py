@@ -1,0 +1,303 @@
+"""Backfill by adaptive subdivision of `created` ranges, checkpointed with every page.
+
+Each (account, stream) starts as one range [lower bound, frozen upper bound). A page of a range
+that has more is split: the rest of the page's oldest second continues with `starting_after`,
+and everything older is cut into sub-ranges that other workers page in parallel. A page's rows,
+its range's new cursor and any new sub-ranges are committed in one transaction, so a crash
+re-fetches at most the one page that was in flight per range.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from revlens.db.session import Database
+from revlens.db.types import utcnow
+from revlens.mirror.apply import apply_event
+from revlens.mirror.models import SyncRange, SyncStream
+from revlens.mirror.store import Observed, record_event, upsert_objects
+from revlens.stripe_api.catalog import STREAMS_BY_NAME, Child, Stream
+from revlens.stripe_api.fetch import Fetcher
+
+PAGE = 100
+LEASE = timedelta(seconds=90)
+MAX_OPEN_RANGES = 8  # per stream: parallelism without flooding Stripe with empty ranges
+MIN_SPLIT_SECONDS = 2
+MIN_PAGES_PER_RANGE = 4
+EVENTS_STREAM = "events"
+EVENT_HISTORY_S = 30 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """What one page of a range did, and which ranges should be worked on next."""
+
+    stored: int
+    next_ranges: list[int]
+    finished: bool
+
+
+def events_stream() -> Stream:
+    """The event log of the last 30 days, read like any other list."""
+    return Stream(EVENTS_STREAM, "event", "/v1/events")
+
+
+def stream_named(name: str) -> Stream:
+    """Return the stream with this name (including the events stream)."""
+    return events_stream() if name == EVENTS_STREAM else STREAMS_BY_NAME[name]
+
+
+def start_backfill(
+    session: Session,
+    *,
+    account_id: str,
+    streams: Sequence[Stream],
+    lower_bound: int,
+    frozen_until: int,
+    full: bool = False,
+) -> list[int]:
+    """Create (or with `full`, restart) the streams of a backfill; return the ranges to run."""
+    ranges: list[SyncRange] = []
+    now = utcnow()
+    for stream in streams:
+        row = session.scalars(
+            select(SyncStream).where(
+                SyncStream.account_id == account_id, SyncStream.stream == stream.name
+            )
+        ).one_or_none()
+        if row is not None and not full and row.status in ("running", "complete"):
+            continue
+        low = max(lower_bound, frozen_until - EVENT_HISTORY_S) if stream.name == "events" else 0
+        low = low or lower_bound
+        if row is None:
+            row = SyncStream(account_id=account_id, stream=stream.name)
+            session.add(row)
+        row.status = "running"
+        row.lower_bound = low
+        row.frozen_until = frozen_until
+        row.objects = row.requests = row.rate_limited = row.retries = 0
+        row.started_at = now
+        row.completed_at = None
+        row.last_error = None
+        session.execute(
+            update(SyncRange)
+            .where(SyncRange.account_id == account_id, SyncRange.stream == stream.name)
+            .values(done=True)
+        )
+        new_range = SyncRange(
+            account_id=account_id,
+            stream=stream.name,
+            gte=low,
+            lt=frozen_until,
+            done=False,
+            pages=0,
+            version=0,
+        )
+        session.add(new_range)
+        ranges.append(new_range)
+    session.flush()
+    return [r.id for r in ranges]
+
+
+def _claim(database: Database, range_id: int) -> SyncRange | None:
+    """Lease a range for one page; None when it is done or another worker holds it."""
+    now = utcnow()
+    with database.unit_of_work() as session:
+        claimed = session.execute(
+            update(SyncRange)
+            .where(
+                SyncRange.id == range_id,
+                SyncRange.done.is_(False),
+                or_(SyncRange.leased_until.is_(None), SyncRange.leased_until < now),
+            )
+            .values(leased_until=now + LEASE, version=SyncRange.version + 1)
+        )
+        if not claimed.rowcount:  # type: ignore[attr-defined]
+            return None
+        found = session.get(SyncRange, range_id)
+        assert found is not None
+        session.expunge(found)
+        return found
+
+
+def run_page(database: Database, fetcher: Fetcher, range_id: int) -> PageResult:
+    """Fetch and store one page of a range, move its checkpoint, split it if worthwhile."""
+    claimed = _claim(database, range_id)
+    if claimed is None:
+        return PageResult(0, [], False)
+    stream = stream_named(claimed.stream)
+    params: dict[str, Any] = dict(stream.params)
+    params["created"] = {"gte": claimed.gte, "lt": claimed.lt}
+    if claimed.starting_after:
+        params["starting_after"] = claimed.starting_after
+    page = fetcher.list_page(claimed.account_id, stream.path, params)
+    objects = [_complete(fetcher, claimed.account_id, stream.children, obj) for obj in page.data]
+    counters = fetcher.counters(claimed.account_id)
+    with database.unit_of_work() as session:
+        current = session.get(SyncRange, range_id, with_for_update=True)
+        if current is None or current.version != claimed.version or current.done:
+            return PageResult(0, [], False)  # lost the lease to another worker: drop the page
+        stored = _store(session, claimed.account_id, stream, objects, page.server_time)
+        current.pages += 1
+        current.leased_until = None
+        next_ranges = _advance(session, current, page.data, page.has_more)
+        row = session.scalars(
+            select(SyncStream).where(
+                SyncStream.account_id == claimed.account_id, SyncStream.stream == stream.name
+            )
+        ).one()
+        row.objects += len(objects)
+        row.requests += counters.requests
+        row.rate_limited += counters.rate_limited
+        row.retries += counters.retries
+        finished = _finish_if_complete(session, row)
+    return PageResult(stored, next_ranges, finished)
+
+
+def _complete(
+    fetcher: Fetcher, account_id: str, children: Sequence[Child], obj: dict[str, Any]
+) -> dict[str, Any]:
+    """Page every capped embedded list of an object to its end."""
+    for child in children:
+        embedded = obj.get(child.field)
+        if not isinstance(embedded, dict) or not embedded.get("has_more"):
+            continue
+        items = list(embedded.get("data") or [])
+        params = {key: value.format(id=obj["id"]) for key, value in child.params}
+        while True:
+            more = fetcher.list_page(
+                account_id,
+                child.path.format(id=obj["id"]),
+                {**params, "starting_after": items[-1]["id"]} if items else params,
+            )
+            items.extend(more.data)
+            if not more.has_more or not more.data:
+                break
+        obj[child.field] = {**embedded, "data": items, "has_more": False, "total_count": len(items)}
+    return obj
+
+
+def _store(
+    session: Session, account_id: str, stream: Stream, objects: list[dict[str, Any]], at: int
+) -> int:
+    if stream.name != EVENTS_STREAM:
+        return upsert_objects(session, [Observed(account_id, obj, at) for obj in objects])
+    stored = 0
+    for event in objects:
+        if record_event(session, account_id=account_id, event=event, source="events_api"):
+            stored += 1
+            apply_event(session, account_id=account_id, event=event, refetch=None)
+    return stored
+
+
+def _advance(
+    session: Session, current: SyncRange, data: list[dict[str, Any]], has_more: bool
+) -> list[int]:
+    """Move the range past this page; return the ranges (this one, new ones) to run next."""
+    if not has_more or not data:
+        current.done = True
+        current.starting_after = None
+        return []
+    oldest = int(data[-1]["created"])
+    current.starting_after = str(data[-1]["id"])
+    open_ranges = (
+        session.scalar(
+            select(func.count())
+            .select_from(SyncRange)
+            .where(
+                SyncRange.account_id == current.account_id,
+                SyncRange.stream == current.stream,
+                SyncRange.done.is_(False),
+            )
+        )
+        or 0
+    )
+    low_end = current.gte
+    width = oldest - low_end
+    # Objects per second in what this page covered, extrapolated to what is left: split only
+    # into ranges worth several full pages, or the partial last pages cost more than they save.
+    newest = int(data[0]["created"])
+    density = len(data) / max(1, newest - oldest + 1) if current.pages == 1 else 0.0
+    worth = int(density * width) // (PAGE * MIN_PAGES_PER_RANGE)
+    room = MAX_OPEN_RANGES - int(open_ranges)
+    parts = min(room, width, worth)
+    if width < MIN_SPLIT_SECONDS or parts < 1:
+        return [current.id]
+    # The rest of the oldest second continues here; everything older is shared out.
+    current.gte = oldest
+    current.lt = oldest + 1
+    bounds = [low_end + (width * i) // parts for i in range(parts + 1)]
+    created: list[SyncRange] = []
+    for low, high in itertools.pairwise(bounds):
+        if high > low:
+            piece = SyncRange(
+                account_id=current.account_id,
+                stream=current.stream,
+                gte=low,
+                lt=high,
+                done=False,
+                pages=0,
+                version=0,
+            )
+            session.add(piece)
+            created.append(piece)
+    session.flush()
+    return [current.id, *(piece.id for piece in created)]
+
+
+def _finish_if_complete(session: Session, row: SyncStream) -> bool:
+    open_ranges = session.scalar(
+        select(func.count())
+        .select_from(SyncRange)
+        .where(
+            SyncRange.account_id == row.account_id,
+            SyncRange.stream == row.stream,
+            SyncRange.done.is_(False),
+        )
+    )
+    if open_ranges:
+        return False
+    row.status = "complete"
+    row.completed_at = utcnow()
+    return True
+
+
+def stale_ranges(session: Session, *, limit: int = 1000) -> list[int]:
+    """Return open ranges nobody holds (their worker died or their follow-up job was lost)."""
+    now = utcnow()
+    query = (
+        select(SyncRange.id)
+        .where(
+            SyncRange.done.is_(False),
+            or_(SyncRange.leased_until.is_(None), SyncRange.leased_until < now),
+        )
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def record_failure(database: Database, range_id: int, message: str) -> None:
+    """Release a range whose page failed after every retry, and show the error on its stream.
+
+    The range stays open: the sweep re-queues it, so a failure delays the backfill but never
+    leaves it silently incomplete.
+    """
+    with database.unit_of_work() as session:
+        found = session.get(SyncRange, range_id, with_for_update=True)
+        if found is None:
+            return
+        found.leased_until = None
+        stream = session.scalars(
+            select(SyncStream).where(
+                SyncStream.account_id == found.account_id, SyncStream.stream == found.stream
+            )
+        ).one_or_none()
+        if stream is not None:
+            stream.last_error = message[:2000]

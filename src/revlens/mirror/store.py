@@ -1,0 +1,147 @@
+"""Writing the mirror: upserts that never let an older state overwrite a newer one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from revlens.db.types import utcnow
+from revlens.mirror.models import MirroredObject, StripeEvent
+
+
+@dataclass(frozen=True)
+class Observed:
+    """A Stripe object as seen at Stripe time `source_ts` (event `created`, or read time)."""
+
+    account_id: str
+    obj: dict[str, Any]
+    source_ts: int
+    deleted: bool = False
+
+
+def _insert(session: Session, table: Any) -> Any:
+    """Return the dialect's INSERT, which knows ON CONFLICT (both SQLite and PostgreSQL do)."""
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table)
+
+
+def _customer_of(obj: dict[str, Any]) -> str | None:
+    if obj.get("object") == "customer":
+        return str(obj["id"])
+    customer = obj.get("customer")
+    if isinstance(customer, dict):
+        customer = customer.get("id")
+    return customer if isinstance(customer, str) else None
+
+
+def _row(observed: Observed) -> dict[str, Any]:
+    obj = observed.obj
+    status = obj.get("status")
+    return {
+        "account_id": observed.account_id,
+        "object_type": str(obj["object"]),
+        "stripe_id": str(obj["id"]),
+        "livemode": bool(obj.get("livemode", False)),
+        "created": obj.get("created") if isinstance(obj.get("created"), int) else None,
+        "customer_id": _customer_of(obj),
+        "status": status if isinstance(status, str) else None,
+        "source_ts": observed.source_ts,
+        "synced_at": utcnow(),
+        "deleted_at": observed.source_ts if observed.deleted else None,
+        "data": obj,
+    }
+
+
+def upsert_objects(session: Session, observations: Sequence[Observed]) -> int:
+    """Store objects unless what is stored is newer; return how many rows were written.
+
+    Equal source times are applied (the later arrival wins): within one second Stripe gives no
+    order, and a reconciliation pass settles what a same-second race leaves behind.
+    """
+    if not observations:
+        return 0
+    # One statement per distinct object: a page never holds the same id twice, events might.
+    latest: dict[tuple[str, str, str], Observed] = {}
+    for observed in observations:
+        key = (observed.account_id, str(observed.obj["object"]), str(observed.obj["id"]))
+        if key not in latest or latest[key].source_ts <= observed.source_ts:
+            latest[key] = observed
+    table = MirroredObject.__table__
+    statement = _insert(session, table)
+    excluded = statement.excluded
+    update = {
+        column: excluded[column]
+        for column in (
+            "livemode",
+            "created",
+            "customer_id",
+            "status",
+            "source_ts",
+            "synced_at",
+            "deleted_at",
+            "data",
+        )
+    }
+    statement = statement.on_conflict_do_update(
+        index_elements=["account_id", "object_type", "stripe_id"],
+        set_=update,
+        where=table.c.source_ts <= excluded.source_ts,
+    )
+    result = session.execute(statement, [_row(observed) for observed in latest.values()])
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def record_event(session: Session, *, account_id: str, event: dict[str, Any], source: str) -> bool:
+    """Append an event to the log; False when it was already there (a duplicate delivery)."""
+    table = StripeEvent.__table__
+    statement = _insert(session, table).on_conflict_do_nothing(
+        index_elements=["account_id", "event_id"]
+    )
+    result = session.execute(
+        statement,
+        {
+            "account_id": account_id,
+            "event_id": str(event["id"]),
+            "type": str(event.get("type", "")),
+            "created": int(event.get("created", 0)),
+            "livemode": bool(event.get("livemode", False)),
+            "api_version": event.get("api_version"),
+            "source": source,
+            "received_at": utcnow(),
+            "data": event,
+        },
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def stored_objects(
+    session: Session, *, account_id: str, object_type: str, include_deleted: bool = False
+) -> list[dict[str, Any]]:
+    """Return the raw objects of one type of an account."""
+    query = select(MirroredObject.data).where(
+        MirroredObject.account_id == account_id, MirroredObject.object_type == object_type
+    )
+    if not include_deleted:
+        query = query.where(MirroredObject.deleted_at.is_(None))
+    return list(session.scalars(query))
+
+
+def stored_ids(
+    session: Session, *, account_id: str, object_type: str, created: Iterable[int] | None = None
+) -> set[str]:
+    """Return the ids of live objects of a type (optionally only those created in a range)."""
+    query = select(MirroredObject.stripe_id).where(
+        MirroredObject.account_id == account_id,
+        MirroredObject.object_type == object_type,
+        MirroredObject.deleted_at.is_(None),
+    )
+    if created is not None:
+        low, high = created
+        query = query.where(MirroredObject.created >= low, MirroredObject.created < high)
+    return set(session.scalars(query))

@@ -1,0 +1,141 @@
+"""Reading Stripe for the mirror: list pages and objects, within budget, retried with backoff."""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import stripe
+
+from revlens.stripe_api.budget import Budgets
+from revlens.stripe_api.client import StripeClients
+from revlens.stripe_api.errors import Verdict, classify, retry_after_hint
+
+# Reads of the platform's own account (no Stripe-Account header) use this account id.
+PLATFORM = "platform"
+MAX_ATTEMPTS = 8
+BASE_DELAY_S = 0.25
+MAX_DELAY_S = 20.0
+_ID = re.compile(r"/(?:acct|cus|sub|in|ii|ch|re|dp|pi|txn|fee|prod|price|plan|promo|txr)_[^/]+")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: the raw objects, whether more follow, and Stripe's clock."""
+
+    data: list[dict[str, Any]]
+    has_more: bool
+    server_time: int
+
+
+@dataclass
+class Counters:
+    """What reading one account cost: requests, 429s and retries."""
+
+    requests: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+
+    def add(self, other: Counters) -> None:
+        """Add another set of counts to this one."""
+        self.requests += other.requests
+        self.rate_limited += other.rate_limited
+        self.retries += other.retries
+
+
+class StripeUnavailable(Exception):
+    """Stripe kept failing after every retry; `verdict` says how the last attempt failed."""
+
+    def __init__(self, verdict: Verdict, error: stripe.StripeError) -> None:
+        super().__init__(f"{verdict.value}: {error}")
+        self.verdict = verdict
+        self.error = error
+
+
+@dataclass
+class Fetcher:
+    """Reads on behalf of connected accounts through the SDK, one budget per account."""
+
+    clients: StripeClients
+    budgets: Budgets
+    max_attempts: int = MAX_ATTEMPTS
+    base_delay: float = BASE_DELAY_S
+    sleep: Callable[[float], None] = time.sleep
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _counters: dict[str, Counters] = field(default_factory=dict)
+
+    def counters(self, account_id: str) -> Counters:
+        """Return (and reset) what reading this account cost since the last call."""
+        with self._lock:
+            return self._counters.pop(account_id, Counters())
+
+    def _count(self, account_id: str) -> Counters:
+        with self._lock:
+            return self._counters.setdefault(account_id, Counters())
+
+    def list_page(self, account_id: str, path: str, params: Mapping[str, Any]) -> Page:
+        """Return one page of a list endpoint (limit 100 unless params say otherwise)."""
+        body, headers = self._get(account_id, path, {"limit": 100, **params})
+        return Page(list(body["data"]), bool(body["has_more"]), _server_time(headers))
+
+    def retrieve(self, account_id: str, path: str) -> tuple[dict[str, Any], int]:
+        """Return one object and Stripe's clock at the time it was read."""
+        body, headers = self._get(account_id, path, {})
+        return body, _server_time(headers)
+
+    def _get(
+        self, account_id: str, path: str, params: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], Mapping[str, str]]:
+        client = (
+            self.clients.platform()
+            if account_id == PLATFORM
+            else self.clients.for_account(account_id)
+        )
+        budget = self.budgets.of(account_id)
+        endpoint = "GET " + _ID.sub("/{id}", path)
+        counters = self._count(account_id)
+        for attempt in range(self.max_attempts):
+            budget.acquire(endpoint)
+            with self._lock:
+                counters.requests += 1
+            try:
+                response = client.raw_request("get", path, **params)
+            except stripe.StripeError as error:
+                verdict = classify(error)  # raises for anything not named in the policy
+                if verdict is not Verdict.RETRY or retry_after_hint(error) is False:
+                    raise StripeUnavailable(verdict, error) from error
+                if isinstance(error, stripe.RateLimitError) or error.http_status == 429:
+                    reason = (error.headers or {}).get("Stripe-Rate-Limited-Reason") or (
+                        error.headers or {}
+                    ).get("stripe-rate-limited-reason")
+                    budget.rate_limited(endpoint, reason)
+                    with self._lock:
+                        counters.rate_limited += 1
+                if attempt + 1 == self.max_attempts:
+                    raise StripeUnavailable(verdict, error) from error
+                with self._lock:
+                    counters.retries += 1
+                # Full jitter keeps many workers from retrying in lockstep.
+                self.sleep(random.uniform(0, min(MAX_DELAY_S, self.base_delay * 2**attempt)))
+                continue
+            budget.succeeded(endpoint)
+            data: dict[str, Any] = response.data
+            return data, response.headers
+        raise AssertionError("unreachable")
+
+
+def _server_time(headers: Mapping[str, str]) -> int:
+    """Return Stripe's clock from the Date header (the local clock when it is missing)."""
+    value = next((v for k, v in headers.items() if k.lower() == "date"), None)
+    if value:
+        try:
+            return int(parsedate_to_datetime(value).timestamp())
+        except (TypeError, ValueError):
+            pass
+    return int(time.time())
