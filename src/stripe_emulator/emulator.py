@@ -21,6 +21,7 @@ from stripe_emulator.store import Store
 
 if TYPE_CHECKING:
     from stripe_emulator.context import Ctx
+    from stripe_emulator.webhooks.delivery import WebhookDelivery
 
 # A control endpoint takes the emulator, the JSON body and path parameters.
 ControlHandler = Callable[..., Any]
@@ -66,9 +67,13 @@ class Emulator:
         install_resources(self)
         if config.control:
             install_control(self)
+        from stripe_emulator.webhooks.delivery import install_delivery
+
+        self.webhooks: WebhookDelivery = install_delivery(self)
 
     def close(self) -> None:
-        """Release the store."""
+        """Stop webhook delivery, then release the store."""
+        self.webhooks.close()
         self.store.close()
 
     def add_resource(self, resource: Resource, *, wrap: Wrap | None = None) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator.errors import invalid
+from stripe_emulator.errors import invalid, resource_missing
 from stripe_emulator.events import EVENT_TYPES
-from stripe_emulator.http_types import RawJson
+from stripe_emulator.http_types import Handler, RawJson
 from stripe_emulator.lists import fetch_page, list_params, raw_list
 from stripe_emulator.params import Arr, Bool, Str
 from stripe_emulator.resources.base import ListFilter, Resource
@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from stripe_emulator.emulator import Emulator
 
 MAX_TYPES = 20
+# Events are kept (listed and retrievable) for 30 days, measured on the emulator's clock.
+RETENTION = 30 * 24 * 60 * 60
 # Matches nothing, for a wildcard no known type fits.
 _NO_TYPE = "-"
 
@@ -63,11 +65,28 @@ def list_events(ctx: Ctx) -> dict[str, Any] | RawJson:
             param="types",
             code="parameters_exclusive",
         )
-    page = fetch_page(ctx, EVENT, params)
+    created = dict(params.get("created") or {})
+    cutoff = ctx.now() - RETENTION
+    created["gte"] = max(created.get("gte", cutoff), cutoff)
+    page = fetch_page(ctx, EVENT, {**params, "created": created})
     return raw_list("/v1/events", page.rows, page.has_more)
+
+
+def _retained(handler: Handler, template: str) -> Handler:
+    """Make `GET /v1/events/{id}` answer 404 for an event older than 30 days."""
+    if template != "/v1/events/{id}":
+        return handler
+
+    def retrieve(ctx: Ctx) -> dict[str, Any] | RawJson:
+        event = handler(ctx)
+        if isinstance(event, dict) and event.get("created", 0) < ctx.now() - RETENTION:
+            raise resource_missing(EVENT.label, ctx.path_params["id"])
+        return event
+
+    return retrieve
 
 
 def register(emulator: Emulator) -> None:
     """Add the events read API."""
-    emulator.add_resource(EVENT)
+    emulator.add_resource(EVENT, wrap=_retained)
     emulator.router.add("GET", "/v1/events", list_events)

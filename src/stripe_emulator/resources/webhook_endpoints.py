@@ -38,8 +38,9 @@ UPDATE = Obj(
         "url": Str(),
     }
 )
-# Stored with the endpoint for delivery but never shown after creation (`connect` never is).
-HIDDEN = ("connect", "secret")
+# Stored with the endpoint for delivery but never shown after creation (`connect` never is;
+# `expiring_secrets` holds rolled secrets that still sign until they expire).
+HIDDEN = ("connect", "secret", "expiring_secrets")
 
 
 def _check_url(url: str) -> str:

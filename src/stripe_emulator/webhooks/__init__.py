@@ -1,0 +1,1 @@
+"""Signed webhook delivery: who receives an event, how it is signed, sent and retried."""
