@@ -46,9 +46,19 @@ def _stored(session: Session, account_id: str, obj: dict[str, Any]) -> MirroredO
 
 
 def apply_event(
-    session: Session, *, account_id: str, event: dict[str, Any], refetch: Refetch | None
+    session: Session,
+    *,
+    account_id: str,
+    event: dict[str, Any],
+    refetch: Refetch | None,
+    ordered: bool = False,
 ) -> Applied:
-    """Write the event's object to the mirror unless the mirror already holds a newer state."""
+    """Write the event's object to the mirror unless the mirror already holds a newer state.
+
+    Stripe's times are whole seconds. When an event's second equals the stored state's, the
+    order between them is unknown unless the events come `ordered` (the Events API): then the
+    current object is re-fetched rather than guessed. A deleted object never comes back.
+    """
     data = event.get("data")
     obj = data.get("object") if isinstance(data, dict) else None
     if not isinstance(obj, dict) or "id" not in obj or "object" not in obj:
@@ -58,14 +68,16 @@ def apply_event(
         return Applied(None, False, False)  # stored in the log, nothing to mirror
     created = int(event["created"])
     deleted = event.get("type") in object_type.delete_events
+    stored = _stored(session, account_id, obj)
+    if stored is not None and (stored.deleted_at is not None or stored.source_ts > created):
+        return Applied(object_type.name, False, False)
+    tie = stored is not None and stored.source_ts == created and not ordered
+    final = stored is not None and stored.status in object_type.final_statuses
     refetched = False
-    if not deleted and is_lossy(object_type, obj):
-        stored = _stored(session, account_id, obj)
-        if stored is not None and stored.source_ts > created:
-            return Applied(object_type.name, False, False)  # already newer: nothing to do
-        final = stored is not None and stored.status in object_type.final_statuses
-        if refetch is not None and object_type.retrieve_path and not final:
-            obj, created = refetch(object_type.retrieve_path.format(id=obj["id"]))
-            refetched = True
+    wanted = not deleted and (tie or is_lossy(object_type, obj)) and not final
+    if wanted and refetch is not None and object_type.retrieve_path:
+        obj, created = refetch(object_type.retrieve_path.format(id=obj["id"]))
+        deleted = bool(obj.get("deleted"))
+        refetched = True
     written = upsert_objects(session, [Observed(account_id, obj, created, deleted=deleted)])
     return Applied(object_type.name, bool(written), refetched)

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from revlens.db.session import Database
 from revlens.db.types import utcnow
-from revlens.mirror.apply import apply_event
 from revlens.mirror.models import SyncRange, SyncStream
 from revlens.mirror.store import Observed, record_event, upsert_objects
 from revlens.stripe_api.catalog import STREAMS_BY_NAME, Child, Stream
@@ -189,12 +188,12 @@ def _store(
 ) -> int:
     if stream.name != EVENTS_STREAM:
         return upsert_objects(session, [Observed(account_id, obj, at) for obj in objects])
-    stored = 0
-    for event in objects:
-        if record_event(session, account_id=account_id, event=event, source="events_api"):
-            stored += 1
-            apply_event(session, account_id=account_id, event=event, refetch=None)
-    return stored
+    # The event history is only logged: the objects' own streams read their current state, and
+    # what changes after the frozen bound comes from the Events API cursor, in order.
+    return sum(
+        record_event(session, account_id=account_id, event=event, source="events_api")
+        for event in objects
+    )
 
 
 def _advance(

@@ -60,16 +60,16 @@ def catch_up(
         since, boundary = cursor.created, set(cursor.boundary_ids)
     events, server_time, window_end = _events_since(fetcher, account_id, since)
     upper = server_time - lag if window_end is None else min(server_time - lag, window_end)
-    fresh = sorted(
-        (e for e in events if int(e["created"]) <= upper and e["id"] not in boundary),
-        key=lambda e: int(e["created"]),
-    )
+    # The list is newest first, ties in Stripe's own order: reversed, it is oldest first.
+    fresh = [e for e in reversed(events) if int(e["created"]) <= upper and e["id"] not in boundary]
     applied = 0
     refetch = _refetcher(fetcher, account_id)
     with database.unit_of_work() as session:
         for event in fresh:
             if record_event(session, account_id=account_id, event=event, source="events_api"):
-                apply_event(session, account_id=account_id, event=event, refetch=refetch)
+                apply_event(
+                    session, account_id=account_id, event=event, refetch=refetch, ordered=True
+                )
                 applied += 1
         cursor_row = session.get(EventCursor, account_id, with_for_update=True)
         if cursor_row is None:

@@ -66,6 +66,7 @@ def upsert_objects(session: Session, observations: Sequence[Observed]) -> int:
     """
     if not observations:
         return 0
+    observations = [o for o in observations if not o.obj.get("deleted") or o.deleted]
     # One statement per distinct object: a page never holds the same id twice, events might.
     latest: dict[tuple[str, str, str], Observed] = {}
     for observed in observations:
@@ -91,17 +92,22 @@ def upsert_objects(session: Session, observations: Sequence[Observed]) -> int:
     statement = statement.on_conflict_do_update(
         index_elements=["account_id", "object_type", "stripe_id"],
         set_=update,
-        where=table.c.source_ts <= excluded.source_ts,
+        # Never older over newer, and never back from the dead: Stripe does not undelete.
+        where=(table.c.source_ts <= excluded.source_ts) & table.c.deleted_at.is_(None),
     )
-    result = session.execute(statement, [_row(observed) for observed in latest.values()])
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    # RETURNING counts what was written: rowcount is not reported for many rows on psycopg.
+    rows = [_row(observed) for observed in latest.values()]
+    result = session.execute(statement.returning(table.c.id), rows)
+    return len(result.all())
 
 
 def record_event(session: Session, *, account_id: str, event: dict[str, Any], source: str) -> bool:
     """Append an event to the log; False when it was already there (a duplicate delivery)."""
     table = StripeEvent.__table__
-    statement = _insert(session, table).on_conflict_do_nothing(
-        index_elements=["account_id", "event_id"]
+    statement = (
+        _insert(session, table)
+        .on_conflict_do_nothing(index_elements=["account_id", "event_id"])
+        .returning(table.c.id)
     )
     result = session.execute(
         statement,
@@ -117,7 +123,7 @@ def record_event(session: Session, *, account_id: str, event: dict[str, Any], so
             "data": event,
         },
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return result.first() is not None
 
 
 def stored_objects(
