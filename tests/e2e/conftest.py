@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +60,7 @@ class Stack:
     settings: Settings
     database: Database
     clients: StripeClients
+    environ: dict[str, str]
 
     def create_business(self, name: str) -> str:
         """Create a Stripe account on the emulator that a person can pick on the consent page."""
@@ -72,24 +78,44 @@ def stack(fresh_database_url: str, tmp_path: Path) -> Iterator[Stack]:
     config = EmulatorConfig(control=True, redirect_uris=(public_url + "/oauth/callback",))
     with EmulatorServer(config) as emulator:
         platform = emulator.emulator.platform
-        settings = load_settings(
-            {
-                "REVLENS_DATA_DIR": str(tmp_path / "data"),
-                "REVLENS_DATABASE_URL": fresh_database_url,
-                "REVLENS_PUBLIC_URL": public_url,
-                "REVLENS_ADMIN_TOKEN": "operator-token-0123456789",
-                "REVLENS_STRIPE_SECRET_KEY": platform.secret_key_test,
-                "REVLENS_STRIPE_CLIENT_ID": platform.client_id,
-                "REVLENS_STRIPE_API_BASE": emulator.url,
-                "REVLENS_STRIPE_CONNECT_BASE": emulator.url,
-            }
-        )
+        environ = {
+            "REVLENS_DATA_DIR": str(tmp_path / "data"),
+            "REVLENS_DATABASE_URL": fresh_database_url,
+            "REVLENS_PUBLIC_URL": public_url,
+            "REVLENS_ADMIN_TOKEN": "operator-token-0123456789",
+            "REVLENS_STRIPE_SECRET_KEY": platform.secret_key_test,
+            "REVLENS_STRIPE_CLIENT_ID": platform.client_id,
+            "REVLENS_STRIPE_API_BASE": emulator.url,
+            "REVLENS_STRIPE_CONNECT_BASE": emulator.url,
+        }
+        settings = load_settings(environ)
         database = Database.from_url(settings.database_url)
         migrate.upgrade(database.engine)
         app = create_app(settings, database=database)
         with live_server(app, port=port) as url:
-            yield Stack(emulator, url, settings, database, StripeClients(settings))
+            yield Stack(emulator, url, settings, database, StripeClients(settings), environ)
         database.dispose()
+
+
+@contextmanager
+def running_worker(stack: Stack) -> Iterator[subprocess.Popen[str]]:
+    """Run `revlens worker` on the stack's settings until the block ends."""
+    environ = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), **stack.environ}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "revlens", "worker", "--workers", "4"],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        yield worker
+    finally:
+        worker.send_signal(signal.SIGINT)
+        try:
+            worker.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from revlens.db.types import utcnow
 from revlens.mirror.models import SyncRange, SyncStream
 from revlens.mirror.store import Observed, record_event, upsert_objects
 from revlens.stripe_api.catalog import STREAMS_BY_NAME, Child, Stream
-from revlens.stripe_api.fetch import Fetcher
+from revlens.stripe_api.fetch import Counters, Fetcher
 
 PAGE = 100
 LEASE = timedelta(seconds=90)
@@ -136,9 +136,11 @@ def run_page(database: Database, fetcher: Fetcher, range_id: int) -> PageResult:
     params["created"] = {"gte": claimed.gte, "lt": claimed.lt}
     if claimed.starting_after:
         params["starting_after"] = claimed.starting_after
-    page = fetcher.list_page(claimed.account_id, stream.path, params)
-    objects = [_complete(fetcher, claimed.account_id, stream.children, obj) for obj in page.data]
-    counters = fetcher.counters(claimed.account_id)
+    counters = Counters()
+    page = fetcher.list_page(claimed.account_id, stream.path, params, counters)
+    objects = [
+        _complete(fetcher, claimed.account_id, stream.children, obj, counters) for obj in page.data
+    ]
     with database.unit_of_work() as session:
         current = session.get(SyncRange, range_id, with_for_update=True)
         if current is None or current.version != claimed.version or current.done:
@@ -161,7 +163,11 @@ def run_page(database: Database, fetcher: Fetcher, range_id: int) -> PageResult:
 
 
 def _complete(
-    fetcher: Fetcher, account_id: str, children: Sequence[Child], obj: dict[str, Any]
+    fetcher: Fetcher,
+    account_id: str,
+    children: Sequence[Child],
+    obj: dict[str, Any],
+    counters: Counters,
 ) -> dict[str, Any]:
     """Page every capped embedded list of an object to its end."""
     for child in children:
@@ -175,6 +181,7 @@ def _complete(
                 account_id,
                 child.path.format(id=obj["id"]),
                 {**params, "starting_after": items[-1]["id"]} if items else params,
+                counters,
             )
             items.extend(more.data)
             if not more.has_more or not more.data:

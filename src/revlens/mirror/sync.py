@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from revlens.db.session import Database
 from revlens.db.types import utcnow
 from revlens.mirror.backfill import events_stream, start_backfill
 from revlens.mirror.catchup import start_cursor
-from revlens.mirror.models import EventCursor, SyncStream
+from revlens.mirror.models import EventCursor, SyncRange, SyncStream
 from revlens.stripe_api.catalog import account_streams
 from revlens.stripe_api.fetch import Fetcher
 
@@ -67,11 +67,19 @@ class AccountSync:
     cursor_age_seconds: float | None
 
 
-def _percent(row: SyncStream) -> float:
-    # Ranges are consumed newest first: the share of [lower, frozen) already behind is progress.
+def _percent(session: Session, row: SyncStream) -> float:
+    """Return the share of the stream's `created` span that no open range still covers."""
     if row.status != "running":
         return 100.0
-    return 0.0 if row.objects == 0 else 50.0
+    span = max(1, row.frozen_until - row.lower_bound)
+    remaining = session.scalar(
+        select(func.coalesce(func.sum(SyncRange.lt - SyncRange.gte), 0)).where(
+            SyncRange.account_id == row.account_id,
+            SyncRange.stream == row.stream,
+            SyncRange.done.is_(False),
+        )
+    )
+    return round(max(0.0, min(99.9, 100.0 * (1 - int(remaining or 0) / span))), 1)
 
 
 def account_status(
@@ -84,7 +92,7 @@ def account_status(
     ).all()
     streams = []
     for row in rows:
-        percent = _percent(row)
+        percent = _percent(session, row)
         elapsed = (now - row.started_at).total_seconds()
         eta = None
         if row.status == "running" and 0 < percent < 100:

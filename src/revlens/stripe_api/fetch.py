@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import random
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -67,30 +66,31 @@ class Fetcher:
     max_attempts: int = MAX_ATTEMPTS
     base_delay: float = BASE_DELAY_S
     sleep: Callable[[float], None] = time.sleep
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _counters: dict[str, Counters] = field(default_factory=dict)
 
-    def counters(self, account_id: str) -> Counters:
-        """Return (and reset) what reading this account cost since the last call."""
-        with self._lock:
-            return self._counters.pop(account_id, Counters())
-
-    def _count(self, account_id: str) -> Counters:
-        with self._lock:
-            return self._counters.setdefault(account_id, Counters())
-
-    def list_page(self, account_id: str, path: str, params: Mapping[str, Any]) -> Page:
+    def list_page(
+        self,
+        account_id: str,
+        path: str,
+        params: Mapping[str, Any],
+        counters: Counters | None = None,
+    ) -> Page:
         """Return one page of a list endpoint (limit 100 unless params say otherwise)."""
-        body, headers = self._get(account_id, path, {"limit": 100, **params})
+        body, headers = self._get(account_id, path, {"limit": 100, **params}, counters)
         return Page(list(body["data"]), bool(body["has_more"]), _server_time(headers))
 
-    def retrieve(self, account_id: str, path: str) -> tuple[dict[str, Any], int]:
+    def retrieve(
+        self, account_id: str, path: str, counters: Counters | None = None
+    ) -> tuple[dict[str, Any], int]:
         """Return one object and Stripe's clock at the time it was read."""
-        body, headers = self._get(account_id, path, {})
+        body, headers = self._get(account_id, path, {}, counters)
         return body, _server_time(headers)
 
     def _get(
-        self, account_id: str, path: str, params: Mapping[str, Any]
+        self,
+        account_id: str,
+        path: str,
+        params: Mapping[str, Any],
+        counters: Counters | None,
     ) -> tuple[dict[str, Any], Mapping[str, str]]:
         client = (
             self.clients.platform()
@@ -99,11 +99,10 @@ class Fetcher:
         )
         budget = self.budgets.of(account_id)
         endpoint = "GET " + _ID.sub("/{id}", path)
-        counters = self._count(account_id)
+        counters = counters if counters is not None else Counters()
         for attempt in range(self.max_attempts):
             budget.acquire(endpoint)
-            with self._lock:
-                counters.requests += 1
+            counters.requests += 1
             try:
                 response = client.raw_request("get", path, **params)
             except stripe.StripeError as error:
@@ -115,12 +114,10 @@ class Fetcher:
                         error.headers or {}
                     ).get("stripe-rate-limited-reason")
                     budget.rate_limited(endpoint, reason)
-                    with self._lock:
-                        counters.rate_limited += 1
+                    counters.rate_limited += 1
                 if attempt + 1 == self.max_attempts:
                     raise StripeUnavailable(verdict, error) from error
-                with self._lock:
-                    counters.retries += 1
+                counters.retries += 1
                 # Full jitter keeps many workers from retrying in lockstep.
                 self.sleep(random.uniform(0, min(MAX_DELAY_S, self.base_delay * 2**attempt)))
                 continue

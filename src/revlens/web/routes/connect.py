@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from revlens.accounts.oauth_state import StateProblem, StateRefused
 from revlens.accounts.onboarding import begin_connection, complete_connection
 from revlens.stripe_api.oauth import OAuthFailed
-from revlens.web.deps import ClientsDep, DatabaseDep, SettingsDep, TemplatesDep
+from revlens.tasks.jobs import sync_account
+from revlens.web.deps import ClientsDep, DatabaseDep, QueueDep, SettingsDep, TemplatesDep
 from revlens.web.rendering import message
 from revlens.web.sessions import browser_id, check_csrf, sign_in
 
@@ -57,9 +58,11 @@ async def connect(
 @router.get("/oauth/callback", response_class=HTMLResponse, response_model=None)
 async def callback(
     request: Request,
+    *,
     database: DatabaseDep,
     clients: ClientsDep,
     templates: TemplatesDep,
+    queue: QueueDep,
 ) -> HTMLResponse | RedirectResponse:
     """Finish the Connect flow and sign the browser in to the connected account's workspace."""
     query = request.query_params
@@ -117,4 +120,5 @@ async def callback(
             retry=True,
         )
     sign_in(request, account.id)
+    await run_in_threadpool(queue.enqueue, sync_account, account_id=account.id)
     return RedirectResponse(f"/accounts/{account.id}", status_code=303)

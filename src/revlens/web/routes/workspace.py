@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from revlens.accounts.onboarding import disconnect
+from revlens.mirror.sync import account_status
 from revlens.web.deps import ClientsDep, DatabaseDep, TemplatesDep, WorkspaceDep
 from revlens.web.rendering import render
 from revlens.web.sessions import check_csrf, sign_out
@@ -17,11 +18,13 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/accounts/{account}", response_class=HTMLResponse)
-async def dashboard(
-    request: Request, workspace: WorkspaceDep, templates: TemplatesDep
+def dashboard(
+    request: Request, workspace: WorkspaceDep, templates: TemplatesDep, database: DatabaseDep
 ) -> HTMLResponse:
-    """Show the workspace's dashboard."""
-    return render(templates, request, "dashboard.html", account=workspace)
+    """Show the workspace's dashboard, with the backfill's progress while it runs."""
+    with database.read() as session:
+        sync = account_status(session, account_id=workspace.id)
+    return render(templates, request, "dashboard.html", account=workspace, sync=sync)
 
 
 @router.get("/accounts/{account}/settings", response_class=HTMLResponse)
