@@ -22,7 +22,8 @@ from revlens.db.session import Database
 from revlens.db.types import utcnow
 from revlens.mirror.models import SyncRange, SyncStream
 from revlens.mirror.store import Observed, record_event, upsert_objects
-from revlens.stripe_api.catalog import STREAMS_BY_NAME, Child, Stream
+from revlens.stripe_api import catalog
+from revlens.stripe_api.catalog import Child, Stream
 from revlens.stripe_api.fetch import Counters, Fetcher
 
 PAGE = 100
@@ -50,7 +51,7 @@ def events_stream() -> Stream:
 
 def stream_named(name: str) -> Stream:
     """Return the stream with this name (including the events stream)."""
-    return events_stream() if name == EVENTS_STREAM else STREAMS_BY_NAME[name]
+    return events_stream() if name == EVENTS_STREAM else catalog.stream_by_name(name)
 
 
 def start_backfill(
@@ -307,3 +308,28 @@ def record_failure(database: Database, range_id: int, message: str) -> None:
         ).one_or_none()
         if stream is not None:
             stream.last_error = message[:2000]
+
+
+def record_gap(database: Database, range_id: int, message: str) -> None:
+    """Close a stream Stripe will not let revlens read (403, 404): a visible coverage gap."""
+    with database.unit_of_work() as session:
+        found = session.get(SyncRange, range_id, with_for_update=True)
+        if found is None:
+            return
+        session.execute(
+            update(SyncRange)
+            .where(SyncRange.account_id == found.account_id, SyncRange.stream == found.stream)
+            .values(done=True, leased_until=None)
+        )
+        session.execute(
+            update(SyncStream)
+            .where(SyncStream.account_id == found.account_id, SyncStream.stream == found.stream)
+            .values(status="gap", last_error=message[:2000], completed_at=utcnow())
+        )
+
+
+def range_account(database: Database, range_id: int) -> str | None:
+    """Return the account a range belongs to."""
+    with database.read() as session:
+        found = session.get(SyncRange, range_id)
+        return found.account_id if found else None

@@ -13,7 +13,7 @@ from revlens.db.types import utcnow
 from revlens.mirror.backfill import events_stream, start_backfill
 from revlens.mirror.catchup import start_cursor
 from revlens.mirror.models import EventCursor, SyncRange, SyncStream
-from revlens.stripe_api.catalog import account_streams
+from revlens.stripe_api import catalog
 from revlens.stripe_api.fetch import Fetcher
 
 
@@ -29,7 +29,7 @@ def begin_account_backfill(
         ranges = start_backfill(
             session,
             account_id=account_id,
-            streams=[*account_streams(), events_stream()],
+            streams=[*catalog.account_streams(), events_stream()],
             lower_bound=lower_bound,
             # Up to and including this second; later changes arrive as events from here on.
             frozen_until=server_time + 1,

@@ -105,7 +105,13 @@ STREAMS: tuple[Stream, ...] = (
     Stream("application_fees", "application_fee", "/v1/application_fees", platform_only=True),
 )
 
-STREAMS_BY_NAME: dict[str, Stream] = {stream.name: stream for stream in STREAMS}
+
+def stream_by_name(name: str) -> Stream:
+    """Return the catalog's stream with this name (KeyError when there is none)."""
+    for stream in STREAMS:
+        if stream.name == name:
+            return stream
+    raise KeyError(name)
 
 
 def account_streams() -> tuple[Stream, ...]:

@@ -6,6 +6,9 @@ import enum
 
 import stripe
 
+# What other packages catch: they never import `stripe` themselves.
+StripeError = stripe.StripeError
+
 
 class Verdict(enum.Enum):
     """What the caller does about a Stripe error."""
@@ -38,7 +41,10 @@ def _verdict(
     )
     if transient:
         return Verdict.RETRY
-    if isinstance(error, stripe.InvalidRequestError) and code == "resource_missing":
+    if isinstance(error, stripe.InvalidRequestError) and (
+        code == "resource_missing" or (status == 404 and code is None)
+    ):
+        # A missing object, or an endpoint this account or API version does not have.
         return Verdict.GONE
     if isinstance(error, stripe.PermissionError):
         return Verdict.NOT_PERMITTED

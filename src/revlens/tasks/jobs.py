@@ -11,7 +11,9 @@ from revlens.accounts.service import get_account, list_accounts
 from revlens.mirror import backfill
 from revlens.mirror.catchup import catch_up
 from revlens.mirror.ingest import process_event
+from revlens.mirror.reconcile import reconcile_account
 from revlens.mirror.sync import begin_account_backfill
+from revlens.stripe_api import errors as stripe_api_errors
 from revlens.stripe_api.errors import Verdict
 from revlens.stripe_api.fetch import StripeUnavailable
 from revlens.system.service import record_heartbeat
@@ -78,14 +80,17 @@ def backfill_page(context: JobContext, *, range_id: int, rank: int = 0) -> int:
     try:
         result = backfill.run_page(context.database, context.fetcher, range_id)
     except StripeUnavailable as error:
-        with context.database.read() as session:
-            from revlens.mirror.models import SyncRange
-
-            found = session.get(SyncRange, range_id)
-            account_id = found.account_id if found else None
+        account_id = backfill.range_account(context.database, range_id)
         if account_id and _lost_access(context, account_id, error):
             return 0
-        backfill.record_failure(context.database, range_id, str(error))
+        if error.verdict in (Verdict.NOT_PERMITTED, Verdict.GONE):
+            backfill.record_gap(context.database, range_id, str(error))
+        else:
+            backfill.record_failure(context.database, range_id, str(error))
+        return 0
+    except stripe_api_errors.StripeError as error:
+        # Not a case the error policy names: keep the range open and the error visible.
+        backfill.record_failure(context.database, range_id, f"{type(error).__name__}: {error}")
         return 0
     # Later pages of the same stream lose priority, so new accounts overtake large old ones.
     for next_id in result.next_ranges:
@@ -126,6 +131,30 @@ def catch_up_job(context: JobContext, *, account_id: str) -> int:
     elif result.warn:
         log.warning("event cursor of %s is %ss old", account_id, result.age_seconds)
     return result.applied
+
+
+@job(name="reconcile")
+def reconcile_job(context: JobContext, *, account_id: str) -> int:
+    """Scan an account's object types against Stripe; return how many objects were repaired."""
+    if not _connected(context, account_id):
+        return 0
+    try:
+        found = reconcile_account(context.database, context.fetcher, account_id=account_id)
+    except StripeUnavailable as error:
+        if _lost_access(context, account_id, error):
+            return 0
+        raise
+    return sum(r.repaired + r.deleted for r in found)
+
+
+@periodic(name="reconcile_all", schedule=crontab(minute="17", hour="3"))
+def reconcile_all(context: JobContext) -> None:
+    """Queue a reconciliation of every connected account, daily."""
+    with context.database.read() as session:
+        accounts = [a.id for a in list_accounts(session) if a.is_connected]
+    assert context.queue is not None
+    for account_id in accounts:
+        context.queue.enqueue(reconcile_job, account_id=account_id)
 
 
 @periodic(name="sweep", schedule=crontab(minute="*"))

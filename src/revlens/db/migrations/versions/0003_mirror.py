@@ -124,6 +124,7 @@ def upgrade() -> None:
         sa.Column("started_at", revlens.db.types.UTCDateTime(), nullable=False),
         sa.Column("completed_at", revlens.db.types.UTCDateTime(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("last_reconciled_at", revlens.db.types.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_streams")),
         sa.UniqueConstraint("account_id", "stream", name=op.f("uq_sync_streams_account_id_stream")),
     )
