@@ -120,6 +120,59 @@ def serve(
 
 
 @app.command()
+def sync(
+    account: Annotated[str, typer.Argument(help="The connected account (acct_…).")],
+    config: ConfigOption = None,
+    full: Annotated[bool, typer.Option("--full", help="Re-backfill every stream.")] = False,
+    wait: Annotated[bool, typer.Option(help="Show progress until the backfill completes.")] = True,
+) -> None:
+    """Queue a backfill of ACCOUNT (a worker runs it) and show its progress per stream."""
+    import time
+
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn
+
+    from revlens.accounts.service import get_account
+    from revlens.mirror.sync import account_status
+    from revlens.tasks.jobs import sync_account
+    from revlens.tasks.queue import make_queue
+
+    settings = _settings(config)
+    database = _database(settings)
+    migrations.check_schema(database.engine)
+    with database.read() as session:
+        found = get_account(session, account)
+        if found is None or not found.is_connected:
+            raise RevlensError(f"{account} is not a connected account")
+    queue = make_queue(settings, database=database)
+    queue.check()
+    queue.enqueue(sync_account, account_id=account, full=full)
+    console.print(f"backfill of {account} queued{' (full)' if full else ''}")
+    if not wait:
+        return
+    columns = (TextColumn("{task.description:<22}"), BarColumn(), TextColumn("{task.fields[info]}"))
+    with Progress(*columns, console=console) as progress:
+        tasks: dict[str, TaskID] = {}
+        started = time.monotonic()
+        while True:
+            with database.read() as session:
+                status = account_status(session, account_id=account)
+            for stream in status.streams:
+                info = (
+                    f"{stream.status:<8} {stream.objects:>8} objects  {stream.requests} requests"
+                    f"  {stream.rate_limited} rate-limited"
+                )
+                if stream.stream not in tasks:
+                    tasks[stream.stream] = progress.add_task(stream.stream, total=100, info=info)
+                progress.update(tasks[stream.stream], completed=stream.percent, info=info)
+            if status.complete:
+                break
+            if not status.streams and time.monotonic() - started > 15:
+                raise RevlensError("nothing happened for 15 s: is `revlens worker` running?")
+            time.sleep(0.5)
+    console.print(f"{account}: every stream complete")
+
+
+@app.command()
 def heartbeat(config: ConfigOption = None) -> None:
     """Enqueue a heartbeat job; a running worker writes its row (a queue round-trip check)."""
     from revlens.tasks.jobs import heartbeat as heartbeat_job
