@@ -1,11 +1,11 @@
 """The delivery worker: queue deliveries as events are stored, POST them signed, retry failures.
 
 The event listener runs inside the store transaction that records the event, so it only counts
-the receiving endpoints and queues work. Sending happens on a dedicated thread running an
-asyncio loop: one lane per endpoint sends its first attempts in creation order, while a slow or
-failing endpoint only ever holds up its own lane. Every attempt reads the event back from the
-store, which waits for the recording transaction to finish and drops events that were rolled
-back; the body is the stored JSON, byte for byte.
+the receiving endpoints, stores that count, and queues work with the event's JSON exactly as
+stored. Sending happens on a dedicated thread running an asyncio loop: one lane per endpoint
+sends its first attempts in creation order, while a slow or failing endpoint only ever holds up
+its own lane. Before a batch of new deliveries is sent, their events are looked up in the store:
+that waits for the recording transaction to end and drops events whose change was rolled back.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from stripe_emulator.events import event_slots
 from stripe_emulator.store import Scope
@@ -37,6 +39,7 @@ USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
 CONTENT_TYPE = "application/json; charset=utf-8"
 LOG_SIZE = 2000
 STOP_TIMEOUT = 5.0
+FLUSH_DELAY = 0.005
 
 
 @dataclass(eq=False)
@@ -46,6 +49,8 @@ class Delivery:
     event_scope: Scope
     event_id: str
     endpoint: EndpointKey
+    # The event's JSON as stored when it was recorded (shared by its deliveries).
+    body: bytes
     queued_at: float
     attempts: int = 0
     succeeded: bool = False
@@ -102,8 +107,9 @@ class WebhookDelivery:
             return
         event["pending_webhooks"] = len(targets)
         self._emulator.store.update(scope, "event", event, event_slots(event))
+        body = orjson.dumps(event)
         queued_at = time.monotonic()
-        deliveries = [Delivery(scope, event["id"], key, queued_at) for key in targets]
+        deliveries = [Delivery(scope, event["id"], key, body, queued_at) for key in targets]
         with self._lock:
             if self._closed:
                 return
@@ -166,7 +172,12 @@ class WebhookDelivery:
             arrived = list(self._inbox)
             self._inbox.clear()
             self._wake_pending = False
+        committed = self._committed(arrived)
         for delivery in arrived:
+            if (delivery.event_scope, delivery.event_id) not in committed:
+                # The change that recorded the event was rolled back: there is nothing to send.
+                self._record(delivery, "event_missing")
+                continue
             lane = self._lanes.get(delivery.endpoint)
             if lane is None:
                 lane = self._lanes[delivery.endpoint] = _Lane()
@@ -175,6 +186,27 @@ class WebhookDelivery:
             if not lane.running:
                 lane.running = True
                 self._spawn(self._run_lane(delivery.endpoint, lane))
+
+    def _committed(self, deliveries: list[Delivery]) -> set[tuple[Scope, str]]:
+        """Return which of the deliveries' events are stored (waits for their transactions)."""
+        wanted: dict[Scope, set[str]] = {}
+        for delivery in deliveries:
+            wanted.setdefault(delivery.event_scope, set()).add(delivery.event_id)
+        found: set[tuple[Scope, str]] = set()
+        store = self._emulator.store
+        with store.lock:
+            for scope, ids in wanted.items():
+                listed = sorted(ids)
+                for start in range(0, len(listed), 500):
+                    chunk = listed[start : start + 500]
+                    # Only `?` marks are joined in; every value is a bound parameter.
+                    sql = (
+                        "SELECT id FROM objects WHERE account=? AND livemode=? AND type='event'"  # noqa: S608
+                        f" AND id IN ({','.join('?' * len(chunk))})"
+                    )
+                    rows = store.execute(sql, (scope.account, scope.livemode, *chunk))
+                    found.update((scope, row[0]) for row in rows)
+        return found
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         assert self._loop is not None
@@ -233,11 +265,6 @@ class WebhookDelivery:
             gone = "endpoint_deleted" if endpoint is None else "endpoint_disabled"
             self._record(delivery, gone, fault="delayed" if delay else None)
             return
-        row = self._emulator.store.get(delivery.event_scope, "event", delivery.event_id)
-        if row is None:
-            # The change that recorded the event was rolled back: there is nothing to send.
-            self._record(delivery, "event_missing")
-            return
         fault = "delayed" if delay else None
         if delivery.attempts == 1 and knobs.chance(knobs.settings.drop_first_rate):
             self._record(delivery, "dropped", fault="dropped")
@@ -246,7 +273,7 @@ class WebhookDelivery:
         copies = 2 if knobs.chance(knobs.settings.duplicate_rate) else 1
         delivered = False
         for copy in range(copies):
-            status, error = await self._send(endpoint, row.data, delivery.livemode)
+            status, error = await self._send(endpoint, delivery.body, delivery.livemode)
             ok = status is not None and 200 <= status < 300
             delivered = delivered or ok
             shown = "duplicate" if copy else fault
@@ -287,8 +314,9 @@ class WebhookDelivery:
         delivery.succeeded = True
         self._successes.append(delivery)
         if len(self._successes) == 1 and self._loop is not None:
-            # Batch the `pending_webhooks` updates of everything that succeeds meanwhile.
-            self._loop.call_soon(self._flush_successes)
+            # Batch the `pending_webhooks` updates of everything that succeeds in the next few
+            # milliseconds: one store transaction each, instead of one per delivery.
+            self._loop.call_later(FLUSH_DELAY, self._flush_successes)
 
     def _flush_successes(self) -> None:
         batch, self._successes = self._successes, []

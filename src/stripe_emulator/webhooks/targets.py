@@ -45,11 +45,12 @@ class EndpointDirectory:
     def endpoints(self, scope: Scope) -> dict[str, dict[str, Any]]:
         """Return the live (not deleted) endpoints of a partition by id."""
         store = self._emulator.store
+        # Fast path without the store lock: a stale generation only means a re-read below.
+        cached = self._cache.get(scope)
+        if cached is not None and cached[0] == store.generation(scope, ENDPOINT):
+            return cached[1]
         with store.lock:
             generation = store.generation(scope, ENDPOINT)
-            cached = self._cache.get(scope)
-            if cached is not None and cached[0] == generation:
-                return cached[1]
             rows = store.execute(
                 "SELECT data FROM objects WHERE account=? AND livemode=? AND type=?"
                 " AND deleted=0 ORDER BY seq",

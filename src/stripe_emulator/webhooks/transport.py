@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 MAX_IDLE_PER_ORIGIN = 32
@@ -39,6 +40,7 @@ class Target:
     path: str
 
 
+@lru_cache(maxsize=1024)
 def parse_url(url: str) -> Target:
     """Split an endpoint URL into where to connect and what to request."""
     parts = urlsplit(url)
