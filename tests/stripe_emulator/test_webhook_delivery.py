@@ -164,6 +164,65 @@ def test_connect_endpoint_hears_every_connected_account_and_account_endpoint_onl
     assert len(sink.at("/platform")) == 1
 
 
+def test_connect_endpoint_hears_the_deauthorization(
+    client: stripe.StripeClient, sink: Sink
+) -> None:
+    endpoint = _endpoint(
+        client, sink.url("/deauth"), ["account.application.deauthorized"], connect=True
+    )
+    account = _connected(client)
+    client.oauth.deauthorize({"stripe_user_id": account.id})
+    (received,) = sink.wait_for("/deauth", 1)
+    assert endpoint.secret is not None
+    event = _verify(received, endpoint.secret)
+    assert (event.type, event.account) == ("account.application.deauthorized", account.id)
+    assert event.data.object["object"] == "application"
+
+
+def test_an_endpoint_gets_its_events_in_creation_order(
+    client: stripe.StripeClient, sink: Sink
+) -> None:
+    account = _connected(client)
+    _endpoint(client, sink.url("/ordered"), ["product.created"], account.opts)
+    names = [f"P{i}" for i in range(20)]
+    for name in names:
+        client.v1.products.create({"name": name}, account.opts)
+    received = sink.wait_for("/ordered", 20)
+    assert [r.event["data"]["object"]["name"] for r in received] == names
+
+
+def test_events_of_a_rolled_back_change_are_never_sent(
+    server: EmulatorServer, client: stripe.StripeClient, sink: Sink, control: httpx.Client
+) -> None:
+    from stripe_emulator.context import Ctx
+    from stripe_emulator.events import emit
+    from stripe_emulator.http_types import Request
+    from stripe_emulator.store import Scope
+
+    account = _connected(client)
+    _endpoint(client, sink.url("/rollback"), ["product.created"], account.opts)
+    emulator = server.emulator
+    scope = Scope(account.id, False)
+    request = Request("POST", "/v1/products", b"", {}, b"")
+    ctx = Ctx(emulator, request, scope, {}, {}, "")
+    recorded: list[dict[str, Any]] = []
+
+    def failing_change() -> None:
+        with emulator.store.transaction():
+            recorded.append(emit(ctx, "product.created", {"id": "prod_gone", "name": "gone"}))
+            raise RuntimeError("the change fails after recording its event")
+
+    with pytest.raises(RuntimeError):
+        failing_change()
+    rolled_back = recorded[0]
+    kept = client.v1.products.create({"name": "kept"}, account.opts)
+    (received,) = sink.wait_for("/rollback", 1)
+    assert received.event["data"]["object"]["id"] == kept.id
+    wait_until(lambda: bool(_attempts(control, rolled_back["id"])), "the rolled-back event")
+    assert [a["outcome"] for a in _attempts(control, rolled_back["id"])] == ["event_missing"]
+    assert len(sink.at("/rollback")) == 1
+
+
 def test_endpoint_on_a_connected_account_hears_only_that_account(
     client: stripe.StripeClient, sink: Sink
 ) -> None:
