@@ -20,7 +20,7 @@ from stripe_emulator.config import EmulatorConfig
 from stripe_emulator.server import EmulatorServer
 from tests.conftest import require_shared
 from tests.contract.test_stripe_cli_triggers import IN_SCOPE, _resolve, _steps, encode
-from tests.stripe_emulator.webhook_sink import Received, Sink, wait_until
+from tests.stripe_emulator.webhook_support import Received, Sink, wait_until
 
 # Sequences whose named event the emulator does not record yet (the event type is unknown to
 # it, or the request that should emit it does not). Delivery of every event it does record is

@@ -1,4 +1,8 @@
-"""A local HTTP receiver for webhook deliveries, scripted per path (status codes, slow replies)."""
+"""Webhook delivery test support: a scripted local receiver, fixture bodies and SDK helpers.
+
+Test modules register the fixtures with `server = pytest.fixture(run_server, name="server")`
+(importing fixture functions directly would shadow them in every test's parameters).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,18 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import orjson
+import stripe
 
+from stripe_emulator.config import EmulatorConfig
+from stripe_emulator.server import EmulatorServer
+
+from .conftest import Connected, make_client
+
+USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
+# Compresses the retry schedule: 4 h become 14 ms.
+SCALE = 1e-6
 # A scripted reply that answers only after this many seconds (to provoke a timeout).
 SLOW = -1
 SLOW_SECONDS = 0.5
@@ -121,7 +135,73 @@ def wait_until(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.005)
 
 
-def sink_server() -> Iterator[Sink]:
-    """Yield a running sink (for fixtures)."""
-    with Sink() as sink:
-        yield sink
+# ---- fixture bodies ---------------------------------------------------------------------------
+
+
+def run_server() -> Iterator[EmulatorServer]:
+    """Run a private emulator, so settings, faults and the clock are the test's own."""
+    with EmulatorServer(EmulatorConfig(control=True)) as running:
+        yield running
+
+
+def control_client(server: EmulatorServer) -> Iterator[httpx.Client]:
+    """Return a client for the control API, with the retry schedule compressed."""
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        assert http.post("/_emulator/webhooks", json={"retry_scale": SCALE}).status_code == 200
+        yield http
+
+
+def sdk_client(server: EmulatorServer, control: httpx.Client) -> stripe.StripeClient:
+    """Return a test-mode SDK client for the private emulator (after `control` set it up)."""
+    del control
+    return make_client(server)
+
+
+def run_sink() -> Iterator[Sink]:
+    """Run a local receiver."""
+    with Sink() as running:
+        yield running
+
+
+# ---- SDK helpers -------------------------------------------------------------------------------
+
+
+def connected(client: stripe.StripeClient) -> Connected:
+    """Create a connected account."""
+    created = client.v1.accounts.create({"type": "standard"})
+    return Connected(created.id, {"stripe_account": created.id})
+
+
+def create_endpoint(
+    client: stripe.StripeClient,
+    url: str,
+    events: list[str] | None = None,
+    options: dict[str, Any] | None = None,
+    **extra: Any,
+) -> stripe.WebhookEndpoint:
+    """Create a webhook endpoint (all events unless told)."""
+    params: dict[str, Any] = {"url": url, "enabled_events": events or ["*"], **extra}
+    return client.v1.webhook_endpoints.create(params, options or {})  # type: ignore[arg-type]
+
+
+def verify(received: Received, secret: str) -> stripe.Event:
+    """Verify a delivery with the SDK, as a receiver would."""
+    return stripe.Webhook.construct_event(received.body, received.signature, secret)
+
+
+def attempt_log(control: httpx.Client, event_id: str) -> list[dict[str, Any]]:
+    """Return the emulator's attempt log for one event."""
+    data: list[dict[str, Any]] = control.get("/_emulator/webhooks/attempts").json()["data"]
+    return [entry for entry in data if entry["event"] == event_id]
+
+
+def event_for(client: stripe.StripeClient, object_id: str, **options: Any) -> stripe.Event:
+    """Return the (first listed) event about an object."""
+    events = client.v1.events.list({"limit": 100}, options).data  # type: ignore[arg-type]
+    return next(e for e in events if e.data.object["id"] == object_id)
+
+
+def pending(client: stripe.StripeClient, event_id: str, **options: Any) -> int:
+    """Return an event's `pending_webhooks`."""
+    event = client.v1.events.retrieve(event_id, options=options)  # type: ignore[arg-type]
+    return int(event.pending_webhooks)
