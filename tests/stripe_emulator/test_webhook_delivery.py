@@ -14,6 +14,7 @@ from stripe_emulator.webhooks.schedule import TEST_DELAYS
 from tests.conftest import require_shared
 
 from .webhook_support import (
+    HELD_500,
     SCALE,
     SLOW,
     USER_AGENT,
@@ -266,13 +267,12 @@ def test_timeouts_are_retried(
     client.v1.customers.create({}, account.opts)
     received = sink.wait_for("/slow", 2)
     event_id = received[0].event["id"]
-    wait_until(lambda: len(attempt_log(control, event_id)) == 2, "two attempts")
-    attempts = attempt_log(control, event_id)
-    assert [(a["outcome"], a["error"]) for a in attempts] == [
-        ("failed", "timeout"),
-        ("delivered", None),
-    ]
     wait_until(lambda: pending(client, event_id, **account.opts) == 0, "pending 0")
+    attempts = [(a["outcome"], a["error"]) for a in attempt_log(control, event_id)]
+    # Normally exactly these two; a starved machine may time out the second attempt too.
+    assert attempts[0] == ("failed", "timeout")
+    assert attempts[-1] == ("delivered", None)
+    assert set(attempts[1:-1]) <= {("failed", "timeout")}
 
 
 def test_refused_connections_are_retried(
@@ -299,14 +299,15 @@ def test_refused_connections_are_retried(
 def test_disabling_an_endpoint_stops_its_retries(
     client: stripe.StripeClient, sink: Sink, control: httpx.Client
 ) -> None:
-    # First retry 0.9 s after the failure: ample time to disable the endpoint before it.
-    control.post("/_emulator/webhooks", json={"retry_scale": 0.001})
     account = connected(client)
-    sink.script("/fails", [500] * 10)
+    sink.script("/fails", [HELD_500])
     endpoint = create_endpoint(client, sink.url("/fails"), options=account.opts)
     client.v1.customers.create({}, account.opts)
-    event_id = sink.wait_for("/fails", 1)[0].event["id"]
+    # The first attempt is in flight; disable the endpoint before it fails.
+    wait_until(sink.holding.is_set, "the first attempt")
     client.v1.webhook_endpoints.update(endpoint.id, {"disabled": True}, account.opts)
+    sink.release()
+    event_id = sink.wait_for("/fails", 1)[0].event["id"]
     wait_until(lambda: len(attempt_log(control, event_id)) == 2, "the retry")
     assert [a["outcome"] for a in attempt_log(control, event_id)] == [
         "failed",

@@ -28,6 +28,8 @@ SCALE = 1e-6
 # A scripted reply that answers only after this many seconds (to provoke a timeout).
 SLOW = -1
 SLOW_SECONDS = 0.5
+# A scripted 500 that is held back until the test calls `Sink.release()`.
+HELD_500 = -2
 WAIT_SECONDS = 15.0
 
 
@@ -59,6 +61,9 @@ class Sink:
         self._lock = threading.Lock()
         self._scripts: dict[str, list[int]] = {}
         self.received: list[Received] = []
+        # Set while a HELD_500 reply is waiting for `release()`.
+        self.holding = threading.Event()
+        self._released = threading.Event()
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -70,6 +75,10 @@ class Sink:
                 if status == SLOW:
                     time.sleep(SLOW_SECONDS)
                     status = 200
+                elif status == HELD_500:
+                    sink.holding.set()
+                    sink._released.wait(WAIT_SECONDS)
+                    status = 500
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with sink._lock:
                     sink.received.append(Received(self.path, headers, body, status))
@@ -109,6 +118,10 @@ class Sink:
         """Answer the next requests to `path` with these statuses (then 200)."""
         with self._lock:
             self._scripts[path] = list(statuses)
+
+    def release(self) -> None:
+        """Let held replies go out."""
+        self._released.set()
 
     def _next_status(self, path: str) -> int:
         with self._lock:
