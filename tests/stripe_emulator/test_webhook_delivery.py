@@ -10,9 +10,11 @@ import pytest
 import stripe
 
 from stripe_emulator.server import EmulatorServer
-from stripe_emulator.webhooks.schedule import TEST_DELAYS
+from stripe_emulator.store import Scope
+from stripe_emulator.webhooks.schedule import LIVE_DELAYS, TEST_DELAYS, retry_delay
 from tests.conftest import require_shared
 
+from .conftest import make_client
 from .webhook_support import (
     HELD_500,
     SCALE,
@@ -114,6 +116,34 @@ def test_connect_endpoint_hears_every_connected_account_and_account_endpoint_onl
     assert len(sink.at("/platform")) == 1
 
 
+def test_connect_routing_follows_the_live_and_test_connection_table(
+    server: EmulatorServer, client: stripe.StripeClient
+) -> None:
+    live = make_client(server, live=True)
+    live_connect = create_endpoint(live, "https://example.test/live", connect=True)
+    test_connect = create_endpoint(client, "https://example.test/test", connect=True)
+    create_endpoint(client, "https://example.test/platform-only")
+    live_only, test_only = connected(live).id, connected(client).id
+    emulator = server.emulator
+
+    def receivers(account: str, livemode: bool) -> list[str]:
+        keys = emulator.webhooks.directory.targets(
+            Scope(account, livemode), {"type": "customer.created"}
+        )
+        return sorted(key.id for key in keys)
+
+    assert receivers(live_only, True) == [live_connect.id]
+    assert receivers(live_only, False) == [live_connect.id]
+    assert receivers(test_only, False) == [test_connect.id]
+    assert receivers(test_only, True) == []
+    with emulator.store.transaction():
+        emulator.connections.connect(
+            test_only, livemode=True, scope="read_write", now=emulator.clock.now()
+        )
+    assert receivers(test_only, True) == [live_connect.id]
+    assert receivers(test_only, False) == sorted([live_connect.id, test_connect.id])
+
+
 def test_connect_endpoint_hears_the_deauthorization(
     client: stripe.StripeClient, sink: Sink
 ) -> None:
@@ -205,6 +235,15 @@ def test_enabled_events_filter_and_disabled_endpoints(
 
 
 # ---- retries, pending_webhooks, delivery_success ---------------------------------------------
+
+
+def test_retry_schedule_has_stripes_documented_shape() -> None:
+    assert TEST_DELAYS == (15 * 60, 60 * 60, 4 * 60 * 60)
+    assert sum(LIVE_DELAYS) == 3 * 24 * 60 * 60
+    assert LIVE_DELAYS[:8] == tuple(15 * 60 * 2**k for k in range(8))
+    assert [retry_delay(n, livemode=False, scale=1.0) for n in (1, 3, 4)] == [900, 14400, None]
+    assert retry_delay(9, livemode=True, scale=0.5) == LIVE_DELAYS[8] / 2
+    assert retry_delay(10, livemode=True, scale=1.0) is None
 
 
 def test_non_2xx_and_3xx_are_retried_until_success(
