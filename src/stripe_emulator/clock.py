@@ -22,18 +22,47 @@ class WallClock:
         self._lock = threading.Lock()
         self._anchor_wall = time.time()
         self._anchor_emulated = float(start) if start is not None else self._anchor_wall
+        # While held (the billing engine replaying due work), time stands still at this instant.
+        self._held: int | None = None
 
     def now(self) -> int:
         """Return the emulated time: the start instant plus the wall time elapsed since."""
         with self._lock:
+            if self._held is not None:
+                return self._held
             return int(self._anchor_emulated + (time.time() - self._anchor_wall))
+
+    @property
+    def held(self) -> bool:
+        """Tell whether the clock is stopped."""
+        return self._held is not None
+
+    def hold(self, instant: int) -> None:
+        """Stop the clock at `instant` (not in the past) until `release`."""
+        current = self.now()
+        if instant < current:
+            raise ValueError("the emulator clock never goes backwards")
+        with self._lock:
+            self._held = instant
+
+    def release(self) -> None:
+        """Let a held clock run at wall speed again from where it stands."""
+        with self._lock:
+            if self._held is None:
+                return
+            self._anchor_emulated = float(self._held)
+            self._anchor_wall = time.time()
+            self._held = None
 
     def advance(self, seconds: int) -> int:
         """Move the clock forward by `seconds` and return the new time."""
         if seconds < 0:
             raise ValueError("the emulator clock never goes backwards")
         with self._lock:
-            self._anchor_emulated += seconds
+            if self._held is not None:
+                self._held += seconds
+            else:
+                self._anchor_emulated += seconds
         return self.now()
 
     def set(self, instant: int) -> int:

@@ -29,6 +29,8 @@ class Ctx:
     on_behalf: bool = False
     # Work to run once the response is on the wire (list read-ahead).
     after_response: list[Callable[[], None]] = field(default_factory=list)
+    # Set when acting on a test clock's objects: their time is the clock's frozen time.
+    frozen_time: int | None = None
 
     @property
     def store(self) -> Store:
@@ -41,7 +43,9 @@ class Ctx:
         return self.scope.livemode
 
     def now(self) -> int:
-        """Return the emulated time."""
+        """Return the emulated time (a test clock's frozen time for its objects)."""
+        if self.frozen_time is not None:
+            return self.frozen_time
         return self.emulator.clock.now()
 
     def new_id(self, prefix: str, length: int = 14) -> str:

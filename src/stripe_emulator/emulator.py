@@ -21,6 +21,7 @@ from stripe_emulator.store import Store
 
 if TYPE_CHECKING:
     from stripe_emulator.context import Ctx
+    from stripe_emulator.engine.runner import Engine
     from stripe_emulator.webhooks.delivery import WebhookDelivery
 
 # A control endpoint takes the emulator, the JSON body and path parameters.
@@ -70,9 +71,13 @@ class Emulator:
         from stripe_emulator.webhooks.delivery import install_delivery
 
         self.webhooks: WebhookDelivery = install_delivery(self)
+        from stripe_emulator.engine.runner import install_engine
+
+        self.engine: Engine = install_engine(self)
 
     def close(self) -> None:
-        """Stop webhook delivery, then release the store."""
+        """Stop the billing engine and webhook delivery, then release the store."""
+        self.engine.close()
         self.webhooks.close()
         self.store.close()
 

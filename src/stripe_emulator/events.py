@@ -42,6 +42,7 @@ CRUD_EVENTS: dict[str, tuple[str, frozenset[str]]] = {
     "setup_intent": ("setup_intent", frozenset({"created"})),
     "subscription": ("customer.subscription", frozenset({"created", "updated", "deleted"})),
     "tax_rate": ("tax_rate", frozenset({"created", "updated"})),
+    "test_helpers.test_clock": ("test_helpers.test_clock", frozenset({"created", "deleted"})),
 }
 
 # Every type the emulator can emit; `type=invoice.*` filters expand against this set.
@@ -88,6 +89,9 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "setup_intent.canceled",
         "setup_intent.setup_failed",
         "setup_intent.succeeded",
+        "test_helpers.test_clock.advancing",
+        "test_helpers.test_clock.internal_failure",
+        "test_helpers.test_clock.ready",
     }
 )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -16,6 +16,8 @@ from typing import Any, NamedTuple
 import orjson
 
 SLOTS = ("k1", "k2", "k3", "k4")
+# Told (scope, type, object, deleted) after each object write, inside its transaction.
+WriteListener = Callable[["Scope", str, dict[str, Any], bool], None]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -115,6 +117,8 @@ class Store:
         self._db.executescript(_SCHEMA)
         # Bumped on every write to an (account, livemode, type); read-ahead pages check it.
         self._generations: dict[tuple[str, bool, str], int] = {}
+        # The billing engine derives its schedule from writes of the types it watches.
+        self.write_listeners: list[WriteListener] = []
 
     def generation(self, scope: Scope, type_: str) -> int:
         """Return how many writes touched this scope and type since start."""
@@ -187,6 +191,8 @@ class Store:
                     orjson.dumps(obj),
                 ),
             )
+            for listener in self.write_listeners:
+                listener(scope, type_, obj, False)
 
     def insert_many(
         self, scope: Scope, type_: str, rows: Sequence[tuple[dict[str, Any], Sequence[str | None]]]
@@ -211,6 +217,9 @@ class Store:
                 " k1, k2, k3, k4, data) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
                 params,
             )
+            for listener in self.write_listeners:
+                for obj, _slots in rows:
+                    listener(scope, type_, obj, False)
 
     def exists(self, scope: Scope, type_: str, object_id: str) -> bool:
         """Tell whether an object (deleted or not) has this id."""
@@ -257,6 +266,8 @@ class Store:
                     obj["id"],
                 ),
             )
+            for listener in self.write_listeners:
+                listener(scope, type_, obj, deleted)
 
     def list_page(
         self,
@@ -274,16 +285,24 @@ class Store:
         where = ["account=?", "livemode=?", "type=?", "deleted=0"]
         args: list[Any] = [scope.account, scope.livemode, type_]
         for condition in conditions:
-            marks = ",".join("?" * len(condition.values))
+            values = tuple(value for value in condition.values if value is not None)
+            marks = ",".join("?" * len(values))
             if condition.column.startswith("$."):
                 # Unindexed filters read the JSON; fine for the small catalog resources.
-                where.append(f"json_extract(CAST(data AS TEXT), ?) IN ({marks})")
-                args.append(condition.column)
+                column, lead = "json_extract(CAST(data AS TEXT), ?)", [condition.column]
             elif condition.column in SLOTS:
-                where.append(f"{condition.column} IN ({marks})")
+                column, lead = condition.column, []
             else:
                 raise ValueError(f"not a filter column: {condition.column}")
-            args.extend(condition.values)
+            tests: list[str] = []
+            if values or not condition.values:
+                tests.append(f"{column} IN ({marks})")
+                args.extend([*lead, *values])
+            if len(values) < len(condition.values):
+                # A None value matches a missing or null field (e.g. no test clock).
+                tests.append(f"{column} IS NULL")
+                args.extend(lead)
+            where.append("(" + " OR ".join(tests) + ")")
         if ids is not None:
             where.append(f"id IN ({','.join('?' * len(ids))})")
             args.extend(ids)

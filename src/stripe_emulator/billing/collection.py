@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from stripe_emulator import events
+from stripe_emulator.billing import dunning
 from stripe_emulator.billing.cards import CardError
 from stripe_emulator.billing.intents import cancel_intent, confirm_intent, new_intent
 from stripe_emulator.billing.invoices import recompute, save_invoice, shown
@@ -189,6 +190,12 @@ def attempt_payment(
         raise invalid(f"Invoice is already {invoice['status']}.", code="invoice_not_editable")
     card = payment_method_for(ctx, invoice, payment_method)
     if card is None:
+        if dunning.retried(invoice):
+            # A renewal with no card to charge fails like a decline and is retried.
+            before = shown(ctx, invoice)
+            invoice["attempt_count"] += 1
+            invoice["attempted"] = True
+            _failed(ctx, invoice, before)
         return None
     payment = _invoice_payment(ctx, invoice)
     if payment is None:
@@ -199,11 +206,7 @@ def attempt_payment(
     invoice["attempt_count"] += 1
     invoice["attempted"] = True
     if error is not None:
-        save_invoice(ctx, invoice)
-        _emit(ctx, "invoice.payment_failed", invoice, before)
-        from stripe_emulator.billing.subscriptions import on_invoice_failed
-
-        on_invoice_failed(ctx, invoice)
+        _failed(ctx, invoice, before)
         return error
     payment["amount_paid"] = invoice["amount_due"]
     payment["status"] = "paid"
@@ -212,6 +215,18 @@ def attempt_payment(
     events.emit(ctx, "invoice_payment.paid", payment)
     mark_paid(ctx, invoice, before=before)
     return None
+
+
+def _failed(ctx: Ctx, invoice: JsonObject, before: JsonObject) -> None:
+    """Record a failed attempt: schedule the retry, tell the subscription, maybe give up."""
+    from stripe_emulator.billing.subscriptions import on_invoice_failed
+
+    exhausted = dunning.schedule_retry(ctx, invoice)
+    save_invoice(ctx, invoice)
+    _emit(ctx, "invoice.payment_failed", invoice, before)
+    on_invoice_failed(ctx, invoice)
+    if exhausted:
+        dunning.give_up(ctx, invoice)
 
 
 def mark_paid(ctx: Ctx, invoice: JsonObject, *, before: JsonObject | None = None) -> JsonObject:

@@ -138,7 +138,7 @@ def new_invoice(
         },
         "subtotal": 0,
         "subtotal_excluding_tax": 0,
-        "test_clock": None,
+        "test_clock": customer.get("test_clock"),
         "total": 0,
         "total_discount_amounts": [],
         "total_excluding_tax": 0,

@@ -19,7 +19,7 @@ from stripe_emulator.billing.invoices import (
     recompute,
     save_invoice,
 )
-from stripe_emulator.billing.periods import add_interval
+from stripe_emulator.billing.periods import add_interval, next_boundary, subtract_interval
 from stripe_emulator.billing.system import commit_then_raise
 from stripe_emulator.store import Condition
 
@@ -132,10 +132,17 @@ def period_of(ctx: Ctx, subscription: JsonObject) -> tuple[int, int]:
 
 
 def next_period_end(ctx: Ctx, subscription: JsonObject, start: int) -> int:
-    """Return when a period starting at `start` ends, by the first item's price interval."""
+    """Return when a period starting at `start` ends, by the first item's price interval.
+
+    Periods step from the billing cycle anchor, so a cycle anchored on the 31st ends on the
+    last day of shorter months and on the 31st again after them.
+    """
     items = items_of(ctx, subscription["id"])
     recurring = price_of(ctx, items[0]["price"])["recurring"]
-    return add_interval(start, recurring["interval"], recurring["interval_count"])
+    anchor = subscription.get("billing_cycle_anchor")
+    if anchor is None or anchor > start:
+        return add_interval(start, recurring["interval"], recurring["interval_count"])
+    return next_boundary(anchor, start, recurring["interval"], recurring["interval_count"])
 
 
 def invoice_discounts(ctx: Ctx, subscription: JsonObject, customer: JsonObject) -> list[str]:
@@ -166,8 +173,15 @@ def build_invoice(
     period: tuple[int, int],
     trial: bool = False,
     with_items: bool = True,
+    full_start: int | None = None,
 ) -> JsonObject:
-    """Draft an invoice for the subscription's items over `period` plus its pending items."""
+    """Draft an invoice for the subscription's items over `period` plus its pending items.
+
+    `full_start` marks a short first period (a future billing cycle anchor): the items are
+    charged for the share of the full period (`full_start` to the period end) it covers.
+    """
+    from stripe_emulator.billing.periods import prorate
+
     customer_row = ctx.store.get(ctx.scope, "customer", subscription["customer"])
     customer = customer_row.load() if customer_row is not None else {"id": subscription["customer"]}
     invoice = new_invoice(
@@ -188,6 +202,10 @@ def build_invoice(
     if with_items:
         for item in items_of(ctx, subscription["id"]):
             price = price_of(ctx, item["price"])
+            amount = 0 if trial else None
+            if full_start is not None and not trial:
+                full = (price.get("unit_amount") or 0) * item["quantity"]
+                amount = prorate(full, full_start, period[1], period[0])
             price_line(
                 ctx,
                 invoice,
@@ -196,7 +214,7 @@ def build_invoice(
                 period=period,
                 subscription=subscription["id"],
                 item=item["id"],
-                amount=0 if trial else None,
+                amount=amount,
                 description=f"Trial period for {product_name(ctx, price)}" if trial else None,
             )
     recompute(ctx, invoice)
@@ -246,6 +264,8 @@ def collect(
         attempt
         and invoice["status"] == "open"
         and invoice["collection_method"] == "charge_automatically"
+        # An unpaid subscription keeps issuing invoices but no longer charges them.
+        and subscription["status"] != "unpaid"
     ):
         return collection.attempt_payment(ctx, invoice)
     return None
@@ -277,6 +297,11 @@ def on_invoice_failed(ctx: Ctx, invoice: JsonObject) -> None:
         save(ctx, subscription, before)
 
 
+def invoice_subscription(ctx: Ctx, invoice: JsonObject) -> JsonObject | None:
+    """Return the subscription an invoice belongs to, if any."""
+    return _of(ctx, invoice)
+
+
 def _of(ctx: Ctx, invoice: JsonObject) -> JsonObject | None:
     details = (invoice.get("parent") or {}).get("subscription_details") or {}
     if details.get("subscription") is None:
@@ -291,8 +316,20 @@ def start(ctx: Ctx, subscription: JsonObject, payment_behavior: str) -> JsonObje
     trial_end = subscription["trial_end"]
     trialing = trial_end is not None and trial_end > now
     period = period_of(ctx, subscription)
+    full_start = None
+    if not trialing and subscription["billing_cycle_anchor"] == period[1] > period[0]:
+        # Anchored in the future: the first period is the part of a full one before the anchor.
+        recurring = price_of(ctx, items_of(ctx, subscription["id"])[0]["price"])["recurring"]
+        full_start = subtract_interval(
+            period[1], recurring["interval"], recurring["interval_count"]
+        )
     invoice = build_invoice(
-        ctx, subscription, billing_reason="subscription_create", period=period, trial=trialing
+        ctx,
+        subscription,
+        billing_reason="subscription_create",
+        period=period,
+        trial=trialing,
+        full_start=full_start,
     )
     subscription["latest_invoice"] = invoice["id"]
     save(ctx, subscription)
@@ -318,7 +355,11 @@ def renew(ctx: Ctx, subscription: JsonObject) -> JsonObject | None:
 
     Returns the new invoice, or None when the subscription ended instead.
     """
-    if subscription["status"] not in LIVE:
+    from stripe_emulator.billing.trials import end_without_payment_method
+
+    if subscription["status"] not in LIVE or subscription["status"] == "paused":
+        return None
+    if subscription["status"] == "trialing" and end_without_payment_method(ctx, subscription):
         return None
     old_start, old_end = period_of(ctx, subscription)
     cancel_at = subscription.get("cancel_at")

@@ -28,6 +28,7 @@ from stripe_emulator.resources import (
     subscription_items,
     subscriptions,
     tax_rates,
+    test_clocks,
     webhook_endpoints,
 )
 
@@ -53,6 +54,7 @@ PAYMENT_MODULES = (
     invoice_payments,
     subscriptions,
     subscription_items,
+    test_clocks,
 )
 
 

@@ -18,6 +18,7 @@ from stripe_emulator.resources.shapes import (
     merge_metadata,
     missing_reference,
 )
+from stripe_emulator.store import Condition
 
 if TYPE_CHECKING:
     from stripe_emulator.context import Ctx
@@ -110,6 +111,10 @@ def _shipping(value: dict[str, Any] | None) -> JsonObject | None:
 
 def build(ctx: Ctx, params: JsonObject, object_id: str) -> JsonObject:
     """Return a new customer."""
+    if params.get("test_clock"):
+        from stripe_emulator.resources.test_clocks import follow_test_clock
+
+        follow_test_clock(ctx, params["test_clock"])
     obj: JsonObject = {
         "id": object_id,
         "object": "customer",
@@ -211,7 +216,13 @@ CUSTOMER = Resource(
     retrieve_deleted=True,
     list_filters={
         "email": ListFilter("k1", Str(max_length=512)),
-        "test_clock": ListFilter("k2", Str()),
+        # Without the filter Stripe leaves test-clock customers out.
+        "test_clock": ListFilter(
+            "k2",
+            Str(),
+            default="",
+            to_conditions=lambda value: [Condition("k2", (value or None,))],
+        ),
     },
     slots=lambda obj: (obj.get("email"), obj.get("test_clock")),
     expandable={

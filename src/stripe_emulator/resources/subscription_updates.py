@@ -10,6 +10,7 @@ from stripe_emulator.billing.changes import (
     invoice_prorations_now,
     set_cancellation,
 )
+from stripe_emulator.billing.trials import trial_settings
 from stripe_emulator.errors import invalid
 from stripe_emulator.resources.base import JsonObject
 from stripe_emulator.resources.crud import load, present
@@ -25,12 +26,22 @@ PLAIN = ("application_fee_percent", "collection_method", "days_until_due", "desc
 
 
 def _load_live(ctx: Ctx) -> JsonObject:
-    subscription = load(ctx, SUBSCRIPTION, ctx.path_params["id"])
+    subscription = _load(ctx)
     if subscription["status"] in ("canceled", "incomplete_expired"):
         raise invalid(
             "A canceled subscription can only update its cancellation_details and metadata.",
             param="subscription",
         )
+    return subscription
+
+
+def _load(ctx: Ctx) -> JsonObject:
+    """Load the path's subscription; a test clock's subscription acts at its frozen time."""
+    subscription = load(ctx, SUBSCRIPTION, ctx.path_params["id"])
+    if subscription.get("test_clock"):
+        from stripe_emulator.resources.test_clocks import follow_test_clock
+
+        follow_test_clock(ctx, subscription["test_clock"])
     return subscription
 
 
@@ -47,6 +58,8 @@ def update(ctx: Ctx) -> JsonObject:
     if "default_payment_method" in params:
         check_payment_method(ctx, params["default_payment_method"], subscription["customer"])
         subscription["default_payment_method"] = params["default_payment_method"]
+    if "trial_settings" in params:
+        subscription["trial_settings"] = trial_settings(params["trial_settings"])
     if "pause_collection" in params:
         pause = params["pause_collection"]
         subscription["pause_collection"] = (
@@ -84,7 +97,7 @@ def _reload_status(ctx: Ctx, subscription: JsonObject) -> JsonObject:
 def cancel(ctx: Ctx) -> JsonObject:
     """`DELETE /v1/subscriptions/{id}`: cancel now (`invoice_now`, `prorate`)."""
     params = ctx.coerce(CANCEL)
-    subscription = load(ctx, SUBSCRIPTION, ctx.path_params["id"])
+    subscription = _load(ctx)
     if subscription["status"] == "canceled":
         raise invalid(
             f"No such subscription: '{subscription['id']}'",
@@ -108,7 +121,7 @@ def resume(ctx: Ctx) -> JsonObject:
     from stripe_emulator import events
 
     ctx.coerce(RESUME)
-    subscription = load(ctx, SUBSCRIPTION, ctx.path_params["id"])
+    subscription = _load(ctx)
     if subscription["status"] != "paused":
         raise invalid("Only a paused subscription can be resumed.", param="subscription")
     before = billing.shown(ctx, subscription)

@@ -8,6 +8,7 @@ from stripe_emulator.billing import subscriptions as billing
 from stripe_emulator.billing.changes import (
     set_cancellation,
 )
+from stripe_emulator.billing.trials import trial_settings
 from stripe_emulator.errors import invalid
 from stripe_emulator.lists import embedded_list, fetch_page, list_envelope, list_params
 from stripe_emulator.params import AnyHash, Arr, Bool, Enum, Int, Num, Obj, Str
@@ -178,6 +179,7 @@ SUBSCRIPTION = Resource(
     list_filters={
         "collection_method": ListFilter("k3", Str()),
         "customer": ListFilter("k1", Str()),
+        "test_clock": ListFilter("$.test_clock", Str()),
         "status": ListFilter(
             "k2",
             STATUS_FILTER,
@@ -210,6 +212,11 @@ def create(ctx: Ctx) -> JsonObject:
     row = ctx.store.get(ctx.scope, "customer", customer)
     if row is None or row.deleted:
         raise missing_reference("customer", customer, "customer")
+    test_clock = row.load().get("test_clock")
+    if test_clock:
+        from stripe_emulator.resources.test_clocks import follow_test_clock
+
+        follow_test_clock(ctx, test_clock)
     if not params["items"]:
         raise invalid("Missing required param: items.", param="items", code="parameter_missing")
     currency = params.get("currency")
@@ -226,12 +233,22 @@ def create(ctx: Ctx) -> JsonObject:
     subscription = _new(
         ctx, object_id, params, currency=str(currency), start=start, trial_end=trial_end
     )
+    subscription["test_clock"] = test_clock
     ctx.store.insert(ctx.scope, "subscription", subscription, SUBSCRIPTION.slots(subscription))
     subscription["discounts"] = discounts_from(ctx, params, object_id, customer)
     recurring = prices[0]["recurring"]
     from stripe_emulator.billing.periods import add_interval
 
-    end = trial_end or add_interval(start, recurring["interval"], recurring["interval_count"])
+    anchor = params.get("billing_cycle_anchor")
+    if anchor is not None and anchor <= now:
+        raise invalid("billing_cycle_anchor cannot be in the past.", param="billing_cycle_anchor")
+    full_end = add_interval(start, recurring["interval"], recurring["interval_count"])
+    if anchor is not None and anchor > full_end:
+        raise invalid(
+            "billing_cycle_anchor cannot be later than next natural billing date for plan.",
+            param="billing_cycle_anchor",
+        )
+    end = trial_end or anchor or full_end
     for spec, price in zip(params["items"], prices, strict=True):
         billing.new_item(
             ctx,
@@ -307,7 +324,7 @@ def _new(
         "test_clock": None,
         "transfer_data": None,
         "trial_end": trial_end,
-        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
+        "trial_settings": trial_settings(params.get("trial_settings")),
         "trial_start": ctx.now() if trial_end else None,
     }
 
@@ -325,6 +342,9 @@ def list_subscriptions(ctx: Ctx) -> JsonObject:
         )
         owners = tuple({row.load()["subscription"] for row in page.rows}) or ("-",)
         extra.append(Condition("k4", owners))
+    if "test_clock" not in params and "customer" not in params:
+        # Stripe leaves test-clock subscriptions out unless asked by clock or customer.
+        extra.append(Condition("$.test_clock", (None,)))
     page = fetch_page(ctx, SUBSCRIPTION, params, extra)
     item_paths = [path.removeprefix("data.") for path in ctx.expand_paths()]
     data = [present(ctx, SUBSCRIPTION, row.load(), item_paths) for row in page.rows]
