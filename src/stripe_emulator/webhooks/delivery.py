@@ -259,13 +259,13 @@ class WebhookDelivery:
         delay = knobs.delay_seconds()
         if delay:
             await asyncio.sleep(delay)
+        fault = "delayed" if delay else None
         endpoint = self.directory.get(delivery.endpoint)
         if endpoint is None or endpoint.get("status") != "enabled":
             # Stripe stops retrying an event for a destination disabled or deleted meanwhile.
             gone = "endpoint_deleted" if endpoint is None else "endpoint_disabled"
-            self._record(delivery, gone, fault="delayed" if delay else None)
+            self._record(delivery, gone, fault=fault)
             return
-        fault = "delayed" if delay else None
         if delivery.attempts == 1 and knobs.chance(knobs.settings.drop_first_rate):
             self._record(delivery, "dropped", fault="dropped")
             self._retry_later(delivery)
