@@ -41,7 +41,9 @@ def _settings(config: Path | None) -> Settings:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if settings.log_level != "debug":
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        # A line per migration step, Stripe request or queued task drowns what matters.
+        for noisy in ("alembic", "stripe", "huey"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     return settings
 
 

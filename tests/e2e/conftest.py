@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from stripe_emulator.config import EmulatorConfig
 from stripe_emulator.server import EmulatorServer
 from tests.conftest import CHROMIUM_VARIABLE, REPO_ROOT, require_service
 from tests.live_server import free_port, live_server
+from tests.processes import revlens_process
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 # Debian's chromium as root, on a machine with no network beyond loopback.
@@ -98,24 +97,12 @@ def stack(fresh_database_url: str, tmp_path: Path) -> Iterator[Stack]:
 
 
 @contextmanager
-def running_worker(stack: Stack) -> Iterator[subprocess.Popen[str]]:
+def running_worker(stack: Stack) -> Iterator[subprocess.Popen[bytes]]:
     """Run `revlens worker` on the stack's settings until the block ends."""
     environ = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), **stack.environ}
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "revlens", "worker", "--workers", "4"],
-        env=environ,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    log = stack.settings.data_dir / "worker.log"
+    with revlens_process("worker", "--workers", "4", env=environ, log=log) as worker:
         yield worker
-    finally:
-        worker.send_signal(signal.SIGINT)
-        try:
-            worker.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
 
 
 @pytest.fixture

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 
 from revlens.config import Settings
 from tests.mirror.conftest import WEBHOOK_SECRET, Mirror
+from tests.processes import revlens_process
 
 
 def settings_environ(settings: Settings) -> dict[str, str]:
@@ -34,14 +34,8 @@ def test_sync_command_shows_progress_until_complete(mirror: Mirror) -> None:
     for n in range(150):
         mirror.platform.v1.customers.create({"email": f"s{n}@x.example"}, mirror.opts)
     environ = settings_environ(mirror.settings)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "revlens", "worker", "--workers", "2"],
-        env=environ,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    log = mirror.settings.data_dir / "worker.log"
+    with revlens_process("worker", "--workers", "2", env=environ, log=log):
         result = subprocess.run(
             [sys.executable, "-m", "revlens", "sync", mirror.account],
             env={**environ, "COLUMNS": "140"},
@@ -50,9 +44,6 @@ def test_sync_command_shows_progress_until_complete(mirror: Mirror) -> None:
             timeout=120,
             check=False,
         )
-    finally:
-        worker.send_signal(signal.SIGINT)
-        worker.communicate(timeout=30)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"backfill of {mirror.account} queued" in result.stdout
     assert f"{mirror.account}: every stream complete" in result.stdout

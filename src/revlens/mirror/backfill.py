@@ -27,7 +27,8 @@ from revlens.stripe_api.catalog import Child, Stream
 from revlens.stripe_api.fetch import Counters, Fetcher
 
 PAGE = 100
-LEASE = timedelta(seconds=90)
+# A page that outlives its lease (many retries) is dropped by the version check and re-read.
+LEASE = timedelta(seconds=30)
 MAX_OPEN_RANGES = 8  # per stream: parallelism without flooding Stripe with empty ranges
 MIN_SPLIT_SECONDS = 2
 MIN_PAGES_PER_RANGE = 4
