@@ -66,7 +66,8 @@ def build(ctx: Ctx, params: JsonObject, object_id: str) -> JsonObject:
         "id": object_id,
         "object": "webhook_endpoint",
         "api_version": params.get("api_version"),
-        "application": None,
+        # A Connect endpoint belongs to the platform's application, as at Stripe.
+        "application": ctx.emulator.platform.client_id if params.get("connect") else None,
         "connect": params.get("connect", False),
         "created": ctx.now(),
         "description": params.get("description"),
