@@ -100,3 +100,56 @@ def main(
     typer.echo(f"  state             {config.state_file or 'in memory'}")
     typer.echo(f"  control API       {'on' if config.control else 'off'}")
     serve_forever(config, emulator, sock)
+
+
+@app.command("seed")
+def seed_command(
+    *,
+    accounts: Annotated[int, typer.Option(help="Connected accounts to create.")] = 3,
+    customers: Annotated[int, typer.Option(help="Customers in all, spread over accounts.")] = 100,
+    months: Annotated[int, typer.Option(help="Months of history before --end.")] = 12,
+    seed: Annotated[int, typer.Option(help="Seed of the stories and of the emulator's ids.")] = 1,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            help="End of the history (Unix seconds or ISO 8601; default today 00:00 UTC)."
+        ),
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(help="Drive a running emulator (with --control) instead of starting one."),
+    ] = None,
+    state: Annotated[
+        str | None, typer.Option(help="SQLite file for the emulator this command starts.")
+    ] = None,
+    truth: Annotated[
+        str, typer.Option(help="Where to write the ground truth JSON.")
+    ] = "scenario-truth.json",
+) -> None:
+    """Build a SaaS history through the API and clock control; write its ground truth."""
+    import time
+    from pathlib import Path
+
+    import orjson
+
+    from stripe_emulator.scenario.run import ScenarioOptions, run
+    from stripe_emulator.scenario.wire import ScenarioError
+
+    try:
+        until = parse_time(end) if end is not None else int(time.time()) // 86400 * 86400
+        summary = run(
+            ScenarioOptions(
+                accounts=accounts,
+                customers=customers,
+                months=months,
+                seed=seed,
+                end=until,
+                truth=Path(truth),
+                url=url,
+                state=state,
+            )
+        )
+    except (ConfigError, ScenarioError, OSError) as exc:
+        _fail(str(exc))
+        return
+    typer.echo(orjson.dumps(summary).decode())

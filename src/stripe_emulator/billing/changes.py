@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from stripe_emulator.billing.periods import prorate
+from stripe_emulator.billing.pricing import period_amount
 from stripe_emulator.billing.subscriptions import (
     build_invoice,
     collect,
@@ -45,7 +46,7 @@ def prorate_items(
             if item is None or item.get("_deleted_before"):
                 continue
             price = price_of(ctx, item["price"])
-            full = (price.get("unit_amount") or 0) * item["quantity"]
+            full = period_amount(price, item["quantity"])
             amount = prorate(full, start, end, now)
             if amount == 0:
                 continue

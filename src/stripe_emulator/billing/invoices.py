@@ -166,9 +166,11 @@ def price_line(
     invoice_item: str | None = None,
 ) -> JsonObject:
     """Store a line for `quantity` of `price` over `period` (`amount` overrides the product)."""
+    from stripe_emulator.billing.pricing import period_amount
+
     unit = (price or {}).get("unit_amount") or 0
     if amount is None:
-        amount = unit * quantity
+        amount = period_amount(price, quantity) if price is not None else unit * quantity
     if description is None and price is not None:
         description = f"{quantity} {TIMES} {product_name(ctx, price)}"
         if price.get("recurring"):

@@ -181,6 +181,7 @@ def build_invoice(
     charged for the share of the full period (`full_start` to the period end) it covers.
     """
     from stripe_emulator.billing.periods import prorate
+    from stripe_emulator.billing.pricing import period_amount
 
     customer_row = ctx.store.get(ctx.scope, "customer", subscription["customer"])
     customer = customer_row.load() if customer_row is not None else {"id": subscription["customer"]}
@@ -204,7 +205,7 @@ def build_invoice(
             price = price_of(ctx, item["price"])
             amount = 0 if trial else None
             if full_start is not None and not trial:
-                full = (price.get("unit_amount") or 0) * item["quantity"]
+                full = period_amount(price, item["quantity"])
                 amount = prorate(full, full_start, period[1], period[0])
             price_line(
                 ctx,
