@@ -108,24 +108,7 @@ class Driver:
                 params["invoice_settings"] = {"default_payment_method": args["card"]}
             player.customer = self.api.call("POST", "/v1/customers", params, account)["id"]
             player.truth.id = player.customer
-        keys = [args["plan"]]
-        if args.get("addons"):
-            keys += [f"addon{n}" for n in range(ADDONS)]
-        if args.get("metered"):
-            keys.append("metered")
-        items: list[JsonObject] = []
-        for key in keys:
-            item: JsonObject = {"price": catalog.prices[key]}
-            if key != "metered":
-                item["quantity"] = args["quantity"] if key == args["plan"] else 1
-            items.append(item)
-        params = {"customer": player.customer, "items": items}
-        if args.get("coupon"):
-            params["discounts"] = [{"coupon": catalog.coupons[args["coupon"]]}]
-        if args.get("trial_days"):
-            params["trial_period_days"] = args["trial_days"]
-            if args.get("pause_on_missing"):
-                params["trial_settings"] = {"end_behavior": {"missing_payment_method": "pause"}}
+        keys, params = self._subscription_params(player, args)
         sub = self.api.call("POST", "/v1/subscriptions", params, account)
         now = step.at
         price = catalog.price_json[catalog.prices[args["plan"]]]
@@ -141,7 +124,7 @@ class Driver:
         by_price = {data["price"]["id"]: data["id"] for data in listed["data"]}
         live.items = {key: by_price[catalog.prices[key]] for key in keys}
         live.quantities = {
-            key: item.get("quantity", 1) for key, item in zip(keys, items, strict=True)
+            key: item.get("quantity", 1) for key, item in zip(keys, params["items"], strict=True)
         }
         if args.get("coupon"):
             coupon_id = catalog.coupons[args["coupon"]]
@@ -167,6 +150,31 @@ class Driver:
             if after == "past_due":
                 truth.change(trial_end + ATTEMPTS[-1] * DAY, self._next(), status="canceled")
                 live.ended = True
+
+    def _subscription_params(
+        self, player: Player, args: JsonObject
+    ) -> tuple[list[str], JsonObject]:
+        """Return the price keys and `POST /v1/subscriptions` parameters of a signup."""
+        catalog = player.catalog
+        keys = [args["plan"]]
+        if args.get("addons"):
+            keys += [f"addon{n}" for n in range(ADDONS)]
+        if args.get("metered"):
+            keys.append("metered")
+        items: list[JsonObject] = []
+        for key in keys:
+            item: JsonObject = {"price": catalog.prices[key]}
+            if key != "metered":
+                item["quantity"] = args["quantity"] if key == args["plan"] else 1
+            items.append(item)
+        params: JsonObject = {"customer": player.customer, "items": items}
+        if args.get("coupon"):
+            params["discounts"] = [{"coupon": catalog.coupons[args["coupon"]]}]
+        if args.get("trial_days"):
+            params["trial_period_days"] = args["trial_days"]
+            if args.get("pause_on_missing"):
+                params["trial_settings"] = {"end_behavior": {"missing_payment_method": "pause"}}
+        return keys, params
 
     def _items(self, player: Player) -> list[JsonObject]:
         live, catalog = player.live, player.catalog
