@@ -54,6 +54,9 @@ class EmulatorConfig:
     redirect_uris: tuple[str, ...] = ()
     control: bool = False
     seed: int | None = None
+    # Shown on the OAuth consent page (Stripe shows the platform's name and icon there).
+    platform_name: str | None = None
+    platform_icon: str | None = None
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
     faults: FaultSettings = field(default_factory=FaultSettings)
 

@@ -9,6 +9,7 @@ import orjson
 
 from stripe_emulator.errors import ApiError, invalid
 from stripe_emulator.http_types import Request, Response
+from stripe_emulator.oauth.authorize import set_branding
 
 if TYPE_CHECKING:
     from stripe_emulator.emulator import Emulator
@@ -35,6 +36,7 @@ def install_control(emulator: Emulator) -> None:
         return _faults_json(emulator)
 
     router.add("GET", "/_emulator/platform", platform)
+    router.add("POST", "/_emulator/platform/branding", set_branding)
     router.add("GET", "/_emulator/rate_limits", get_rate_limits)
     router.add("POST", "/_emulator/rate_limits", set_rate_limits)
     router.add("GET", "/_emulator/faults", get_faults)

@@ -368,3 +368,26 @@ def test_authorize_and_deauthorize_create_application_events(
     types = [row.load()["type"] for row in page.rows]
     assert types[0] == "account.application.deauthorized"
     assert "account.application.authorized" in types
+
+
+def test_the_consent_page_shows_the_platform_branding(
+    sdk: stripe.StripeClient, browser: httpx.Client, server: EmulatorServer
+) -> None:
+    icon = "data:image/svg+xml;base64,PHN2Zy8+"
+    answer = browser.post("/_emulator/platform/branding", json={"name": "Acme Lens", "icon": icon})
+    assert answer.status_code == 200
+    assert answer.json() == {"name": "Acme Lens", "icon": icon}
+    page = browser.get(sdk.oauth.authorize_url({"scope": "read_only"})).text
+    assert "Connect Acme Lens to Stripe" in page
+    assert f'src="{icon}"' in page
+    bad = browser.post("/_emulator/platform/branding", json={"icon": "javascript:alert(1)"})
+    assert bad.status_code == 400
+    assert "icon must be" in bad.json()["error"]["message"]
+
+
+def test_branding_comes_from_the_config_until_set() -> None:
+    config = EmulatorConfig(redirect_uris=(REDIRECT,), platform_name="Configured Co")
+    with EmulatorServer(config) as running:
+        client = make_client(running)
+        page = httpx.get(client.oauth.authorize_url({"scope": "read_only"})).text
+    assert "Connect Configured Co to Stripe" in page

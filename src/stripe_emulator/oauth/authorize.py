@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from stripe_emulator.forms import Form
 from stripe_emulator.http_types import Response
 from stripe_emulator.oauth.grants import SCOPES
@@ -139,10 +141,30 @@ def show_consent(emulator: Emulator, form: Form, request_id: str) -> Response:
     return html_response(200, page, request_id)
 
 
-def emulator_branding(emulator: Emulator) -> tuple[str, str | None]:
-    """Return the platform's name and icon as its consent page shows them."""
-    import orjson
+BRANDING_KEY = "platform_branding"
 
-    stored = emulator.store.meta_get("platform_branding")
+
+def emulator_branding(emulator: Emulator) -> tuple[str, str | None]:
+    """Return the platform's name and icon: set through the control API, else the config's."""
+    stored = emulator.store.meta_get(BRANDING_KEY)
     branding = orjson.loads(stored) if stored else {}
-    return str(branding.get("name") or "Example platform"), branding.get("icon")
+    name = branding.get("name") or emulator.config.platform_name or "Example platform"
+    return str(name), branding.get("icon") or emulator.config.platform_icon
+
+
+def set_branding(emulator: Emulator, body: dict[str, Any]) -> dict[str, Any]:
+    """`POST /_emulator/platform/branding` with `name` and/or `icon` (an http(s) or data: URL)."""
+    unknown = set(body) - {"name", "icon"}
+    if unknown:
+        raise ValueError(f"unknown branding fields: {', '.join(sorted(unknown))}")
+    name, icon = body.get("name"), body.get("icon")
+    if name is not None and (not isinstance(name, str) or not 0 < len(name) <= 80):
+        raise ValueError("name must be 1 to 80 characters")
+    if icon is not None and (
+        not isinstance(icon, str) or not icon.startswith(("http://", "https://", "data:image/"))
+    ):
+        raise ValueError("icon must be an http(s) or data:image/ URL")
+    current_name, current_icon = emulator_branding(emulator)
+    branding = {"name": name or current_name, "icon": icon or current_icon}
+    emulator.store.meta_set(BRANDING_KEY, orjson.dumps(branding).decode())
+    return branding
