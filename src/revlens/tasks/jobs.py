@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from huey import crontab
 
 from revlens.accounts.onboarding import forget_account
 from revlens.accounts.service import get_account, list_accounts
+from revlens.db.types import utcnow
+from revlens.metrics import service as metrics
 from revlens.mirror import backfill
 from revlens.mirror.catchup import catch_up
 from revlens.mirror.ingest import process_event
 from revlens.mirror.reconcile import reconcile_account
-from revlens.mirror.sync import begin_account_backfill
+from revlens.mirror.sync import account_status, begin_account_backfill
 from revlens.stripe_api import errors as stripe_api_errors
 from revlens.stripe_api.errors import Verdict
 from revlens.stripe_api.fetch import StripeUnavailable
@@ -95,13 +98,15 @@ def backfill_page(context: JobContext, *, range_id: int, rank: int = 0) -> int:
     # Later pages of the same stream lose priority, so new accounts overtake large old ones.
     for next_id in result.next_ranges:
         _enqueue_page(context, next_id, max(0, rank - 1))
+    if result.finished:
+        _after_stream_finished(context, range_id)
     return result.stored
 
 
 @job(name="apply_event")
 def apply_event_job(context: JobContext, *, account_id: str, event_id: str) -> bool:
     """Apply a stored webhook event to the mirror (idempotent)."""
-    return process_event(
+    applied = process_event(
         context.database,
         context.fetcher,
         account_id=account_id,
@@ -110,6 +115,9 @@ def apply_event_job(context: JobContext, *, account_id: str, event_id: str) -> b
             context.database, context.clients, account_id=account_id, reason="deauthorized"
         ),
     )
+    if applied:
+        _metrics_changed(context, account_id, event_ids=[event_id])
+    return applied
 
 
 @job(name="catch_up")
@@ -117,6 +125,7 @@ def catch_up_job(context: JobContext, *, account_id: str) -> int:
     """Read the Events API for one account; re-backfill it when the cursor is too old."""
     if not _connected(context, account_id):
         return 0
+    began = utcnow()
     try:
         result = catch_up(context.database, context.fetcher, account_id=account_id)
     except StripeUnavailable as error:
@@ -125,6 +134,8 @@ def catch_up_job(context: JobContext, *, account_id: str) -> int:
         raise
     if result is None:
         return 0
+    if result.applied:
+        _metrics_changed(context, account_id, received_since=began)
     if result.rebackfill:
         log.warning("event cursor of %s is %ss old: re-backfilling", account_id, result.age_seconds)
         sync_account(context, account_id=account_id, full=True)
@@ -168,3 +179,46 @@ def sweep(context: JobContext) -> None:
     assert context.queue is not None
     for account_id in accounts:
         context.queue.enqueue(catch_up_job, account_id=account_id)
+
+
+def _after_stream_finished(context: JobContext, range_id: int) -> None:
+    """Queue the metrics' full recompute once the last stream of an account's backfill is done."""
+    from revlens.mirror.models import SyncRange
+
+    with context.database.read() as session:
+        found = session.get(SyncRange, range_id)
+        complete = (
+            found is not None and account_status(session, account_id=found.account_id).complete
+        )
+    if found is not None and complete:
+        assert context.queue is not None
+        context.queue.enqueue(recompute_metrics, account_id=found.account_id)
+
+
+def _metrics_changed(context: JobContext, account_id: str, **which: Any) -> None:
+    """Mark what applied events changed and queue a refresh unless one is already asked for."""
+    with context.database.unit_of_work() as session:
+        new_marks = metrics.mark_events(session, account_id=account_id, **which)
+    if new_marks:
+        assert context.queue is not None
+        context.queue.enqueue(refresh_metrics, account_id=account_id)
+
+
+@job(name="recompute_metrics")
+def recompute_metrics(
+    context: JobContext, *, account_id: str, presets: list[str] | None = None
+) -> int:
+    """Recompute an account's metrics from its mirror; return the customers computed."""
+    if not _connected(context, account_id):
+        return 0
+    with context.database.unit_of_work() as session:
+        return metrics.recompute_account(session, account_id=account_id, presets=presets).customers
+
+
+@job(name="refresh_metrics")
+def refresh_metrics(context: JobContext, *, account_id: str) -> int:
+    """Recompute the customers (and cash) that applied events marked; return how many."""
+    if not _connected(context, account_id):
+        return 0
+    with context.database.unit_of_work() as session:
+        return metrics.refresh_dirty(session, account_id=account_id)

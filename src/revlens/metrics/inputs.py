@@ -1,0 +1,151 @@
+"""The analytics inputs read from the mirror: customer histories and the account's cash book.
+
+Histories come from the stored subscriptions (items complete: the backfill pages them to the
+end), their invoices (lines complete), the customers (customer-level discounts), the catalog of
+prices and coupons, and every stored `customer.subscription.*` event. Each subscription's current
+state counts from when revlens read it (`source_ts`), never earlier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from revlens.analytics.cash import CashByDay, cash_by_day
+from revlens.analytics.model import CustomerHistory, SubscriptionTimeline
+from revlens.analytics.payloads import Catalog, invoice_subscription
+from revlens.analytics.timeline import build_customer, build_timeline
+from revlens.mirror.models import MirroredObject, StripeEvent
+
+SUBSCRIPTION_EVENTS = "customer.subscription.%"
+DISCOUNT_EVENTS = "customer.discount.%"
+CASH_TYPES = ("charge", "refund", "dispute", "balance_transaction")
+# Large `IN (...)` lists are cut into chunks that every backend accepts.
+CHUNK = 500
+
+
+def _objects(
+    account_id: str, object_type: str, customers: Collection[str] | None
+) -> Select[tuple[dict[str, Any], int]]:
+    query = select(MirroredObject.data, MirroredObject.source_ts).where(
+        MirroredObject.account_id == account_id,
+        MirroredObject.object_type == object_type,
+        MirroredObject.deleted_at.is_(None),
+    )
+    if customers is not None:
+        query = query.where(MirroredObject.customer_id.in_(customers))
+    return query
+
+
+def _chunks(customers: Collection[str] | None) -> Iterable[list[str] | None]:
+    if customers is None:
+        yield None
+        return
+    ordered = sorted(customers)
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
+
+def _rows(
+    session: Session, account_id: str, object_type: str, customers: Collection[str] | None
+) -> list[tuple[dict[str, Any], int]]:
+    found: list[tuple[dict[str, Any], int]] = []
+    for chunk in _chunks(customers):
+        found.extend(session.execute(_objects(account_id, object_type, chunk)))
+    return found
+
+
+def catalog(session: Session, *, account_id: str) -> Catalog:
+    """Return the account's prices (plans too), coupons and known discounts by id."""
+    prices: dict[str, dict[str, Any]] = {}
+    for object_type in ("plan", "price"):  # a price wins over the plan that shares its id
+        for data, _ in _rows(session, account_id, object_type, None):
+            prices[str(data["id"])] = data
+    coupons = {str(data["id"]): data for data, _ in _rows(session, account_id, "coupon", None)}
+    # Subscriptions name their discounts by id: the objects come from `customer.discount.*`
+    # events (and from mirrored discounts, should the mirror keep them).
+    discounts: dict[str, dict[str, Any]] = {}
+    query = select(StripeEvent.data).where(
+        StripeEvent.account_id == account_id, StripeEvent.type.like(DISCOUNT_EVENTS)
+    )
+    for event in sorted(session.scalars(query), key=lambda e: int(e.get("created") or 0)):
+        obj = (event.get("data") or {}).get("object") or {}
+        if isinstance(obj.get("id"), str):
+            discounts[obj["id"]] = obj
+    for data, _ in _rows(session, account_id, "discount", None):
+        discounts[str(data["id"])] = data
+    return Catalog(prices=prices, coupons=coupons, discounts=discounts)
+
+
+def subscription_events(
+    session: Session, *, account_id: str, customers: Collection[str] | None
+) -> list[dict[str, Any]]:
+    """Return the stored `customer.subscription.*` events (of some customers only, if given)."""
+    query = select(StripeEvent.data).where(
+        StripeEvent.account_id == account_id, StripeEvent.type.like(SUBSCRIPTION_EVENTS)
+    )
+    if customers is None:
+        return list(session.scalars(query))
+    owner = StripeEvent.data["data"]["object"]["customer"].as_string()
+    found: list[dict[str, Any]] = []
+    for chunk in _chunks(customers):
+        found.extend(session.scalars(query.where(owner.in_(chunk or []))))
+    return found
+
+
+def histories(
+    session: Session, *, account_id: str, customers: Collection[str] | None = None
+) -> list[CustomerHistory]:
+    """Return the history of every customer with a subscription (or of the customers given)."""
+    known = catalog(session, account_id=account_id)
+    events: dict[str, list[dict[str, Any]]] = {}
+    for event in subscription_events(session, account_id=account_id, customers=customers):
+        obj = (event.get("data") or {}).get("object") or {}
+        events.setdefault(str(obj.get("id")), []).append(event)
+    invoices: dict[str, list[dict[str, Any]]] = {}
+    for data, _ in _rows(session, account_id, "invoice", customers):
+        owner = invoice_subscription(data)
+        if owner:
+            invoices.setdefault(owner, []).append(data)
+    timelines: dict[str, list[SubscriptionTimeline]] = {}
+    for data, source_ts in _rows(session, account_id, "subscription", customers):
+        timeline = build_timeline(
+            data,
+            events=events.get(str(data["id"]), ()),
+            invoices=invoices.get(str(data["id"]), ()),
+            catalog=known,
+            as_of=source_ts,
+        )
+        timelines.setdefault(timeline.customer, []).append(timeline)
+    wanted = set(timelines) if customers is None else set(customers)
+    stored = {
+        str(data["id"]): data
+        for data, _ in _rows(session, account_id, "customer", sorted(wanted))
+        if str(data["id"]) in wanted
+    }
+    return [
+        build_customer(
+            stored.get(customer, customer),
+            sorted(timelines.get(customer, ()), key=lambda t: t.id),
+            catalog=known,
+        )
+        for customer in sorted(wanted)
+    ]
+
+
+def cash_book(session: Session, *, account_id: str, timezone: str = "UTC") -> CashByDay:
+    """Return the account's daily cash per currency from the mirrored payments."""
+    found = {
+        object_type: [data for data, _ in _rows(session, account_id, object_type, None)]
+        for object_type in CASH_TYPES
+    }
+    return cash_by_day(
+        charges=found["charge"],
+        refunds=found["refund"],
+        disputes=found["dispute"],
+        balance_transactions=found["balance_transaction"],
+        timezone=timezone,
+    )
