@@ -16,7 +16,16 @@ from revlens.db.session import Database
 from revlens.stripe_api.client import StripeClients
 from revlens.tasks.queue import Queue, make_queue
 from revlens.web.rendering import message
-from revlens.web.routes import admin, connect, health, pages, sync, webhooks, workspace
+from revlens.web.routes import (
+    admin,
+    connect,
+    health,
+    metrics,
+    pages,
+    sync,
+    webhooks,
+    workspace,
+)
 from revlens.web.sessions import SESSION_COOKIE, SESSION_MAX_AGE_S
 from revlens.web.templating import STATIC, make_templates
 
@@ -52,7 +61,7 @@ def create_app(
         https_only=settings.is_production,
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (health, pages, connect, workspace, admin, webhooks, sync):
+    for module in (health, pages, connect, workspace, admin, webhooks, sync, metrics):
         app.include_router(module.router)
     app.add_exception_handler(HTTPException, _http_error)
     return app

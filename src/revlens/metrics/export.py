@@ -1,0 +1,234 @@
+"""Metrics as plain rows: one shape for the JSON API, CSV downloads and the command line."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
+from fractions import Fraction
+from typing import Any
+
+from revlens.analytics.cohorts import Cohort
+from revlens.metrics.queries import CustomerRow, CustomerTimeline, MovementRow, SeriesReport
+
+SERIES_FIELDS = (
+    "date",
+    "mrr",
+    "arr",
+    "paying_customers",
+    "new",
+    "expansion",
+    "contraction",
+    "churn",
+    "reactivation",
+    "customer_churn_rate",
+    "gross_mrr_churn_rate",
+    "net_mrr_churn_rate",
+    "nrr",
+    "grr",
+    "arpa",
+    "ltv",
+    "quick_ratio",
+    "trial_conversion",
+    "gross_volume",
+    "refunds",
+    "fees",
+    "net_revenue",
+    "failed_charges",
+    # Beyond the documented columns: kept last so that the first ones never move.
+    "mrr_growth_rate",
+    "fx_impact",
+    "dispute_losses",
+    "failed_amount",
+    "application_fees",
+)
+MOVEMENT_FIELDS = (
+    "date",
+    "type",
+    "amount",
+    "currency",
+    "customer",
+    "before",
+    "after",
+    "explanation",
+    "subscriptions",
+    "sources",
+)
+COHORT_FIELDS = (
+    "cohort",
+    "customers",
+    "month",
+    "paying",
+    "mrr",
+    "customer_retention",
+    "net_mrr_retention",
+)
+TIMELINE_FIELDS = ("date", "currency", "mrr", "type", "amount")
+CUSTOMER_FIELDS = (
+    "customer",
+    "name",
+    "email",
+    "currency",
+    "mrr",
+    "first_paid",
+    "last_movement",
+    "last_movement_date",
+)
+RATE_DIGITS = 6
+
+
+def rate(value: Fraction | None) -> float | None:
+    """Return a ratio as a float (6 decimals), None staying None."""
+    return None if value is None else round(float(value), RATE_DIGITS)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Fraction):
+        return rate(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def series_rows(report: SeriesReport) -> list[dict[str, Any]]:
+    """Return the series as rows of plain values, in SERIES_FIELDS order."""
+    rows = []
+    for row in report.series.rows:
+        values = asdict(row)
+        rows.append({name: _plain(values[name]) for name in SERIES_FIELDS})
+    return rows
+
+
+def series_document(report: SeriesReport) -> dict[str, Any]:
+    """Return the series with the account, currency, preset and settings that produced it."""
+    return {
+        "account": report.account,
+        "currency": report.series.currency,
+        "preset": report.preset,
+        "settings": report.series.settings,
+        "interval": report.series.interval.value,
+        "start": report.series.start.isoformat(),
+        "end": report.series.end.isoformat(),
+        "as_of": report.as_of.isoformat() if report.as_of else None,
+        "series": series_rows(report),
+    }
+
+
+def explain(changes: Sequence[Mapping[str, Any]]) -> str:
+    """Return a movement's changes as one line a person can read."""
+    parts = []
+    for change in changes:
+        target = change["subscription"] + (f"/{change['item']}" if change.get("item") else "")
+        before = change.get("before") or "none"
+        after = change.get("after") or "none"
+        parts.append(f"{target}: {change['field']} {before} -> {after}")
+    return "; ".join(parts)
+
+
+def movement_json(row: MovementRow) -> dict[str, Any]:
+    """Return a movement with its structured explanation."""
+    return {
+        "date": row.date.isoformat(),
+        "type": row.kind,
+        "amount": row.amount,
+        "currency": row.currency,
+        "customer": row.customer,
+        "before": row.before,
+        "after": row.after,
+        "explanation": explain(row.changes),
+        "changes": row.changes,
+    }
+
+
+def movement_csv_row(row: MovementRow) -> dict[str, Any]:
+    """Return a movement flattened for CSV: subscriptions and Stripe ids joined by spaces."""
+    sources = sorted({source for change in row.changes for source in change.get("sources", ())})
+    return {
+        **{k: v for k, v in movement_json(row).items() if k != "changes"},
+        "subscriptions": " ".join(sorted({c["subscription"] for c in row.changes})),
+        "sources": " ".join(sources),
+    }
+
+
+def timeline_rows(timeline: CustomerTimeline) -> list[dict[str, Any]]:
+    """Return a customer's MRR changes, each with the movement of that day if one was counted."""
+    movements = {(m.currency, m.date): m for m in timeline.movements}
+    rows = []
+    for currency, steps in timeline.mrr.items():
+        for day, value in steps:
+            movement = movements.get((currency, day))
+            rows.append(
+                {
+                    "date": day.isoformat(),
+                    "currency": currency,
+                    "mrr": value,
+                    "type": movement.kind if movement else None,
+                    "amount": movement.amount if movement else None,
+                }
+            )
+    return sorted(rows, key=lambda row: (row["date"], row["currency"]))
+
+
+def timeline_document(account: str, timeline: CustomerTimeline) -> dict[str, Any]:
+    """Return a customer's timeline and explained movements."""
+    return {
+        "account": account,
+        "customer": timeline.customer,
+        "name": timeline.name,
+        "email": timeline.email,
+        "preset": timeline.preset,
+        "timeline": timeline_rows(timeline),
+        "movements": [movement_json(m) for m in timeline.movements],
+    }
+
+
+def cohort_rows(found: Iterable[Cohort]) -> list[dict[str, Any]]:
+    """Return one row per cohort and month since it began."""
+    rows = []
+    for cohort in found:
+        for index, paying in enumerate(cohort.paying):
+            rows.append(
+                {
+                    "cohort": cohort.month.strftime("%Y-%m"),
+                    "customers": cohort.customers,
+                    "month": index,
+                    "paying": paying,
+                    "mrr": cohort.mrr[index],
+                    "customer_retention": rate(cohort.customer_retention[index]),
+                    "net_mrr_retention": rate(cohort.net_mrr_retention[index]),
+                }
+            )
+    return rows
+
+
+def cohort_json(found: Iterable[Cohort]) -> list[dict[str, Any]]:
+    """Return the cohorts, each with its months."""
+    return [
+        {
+            "cohort": cohort.month.strftime("%Y-%m"),
+            "customers": cohort.customers,
+            "months": [
+                {k: v for k, v in row.items() if k not in ("cohort", "customers")}
+                for row in cohort_rows([cohort])
+            ],
+        }
+        for cohort in found
+    ]
+
+
+def customer_rows(rows: Iterable[CustomerRow]) -> list[dict[str, Any]]:
+    """Return customers as plain rows."""
+    return [{k: _plain(v) for k, v in asdict(row).items()} for row in rows]
+
+
+def to_csv(rows: Iterable[Mapping[str, Any]], fields: Sequence[str]) -> str:
+    """Return rows as CSV with a header; None is an empty cell."""
+    out = io.StringIO()
+    writer = csv.DictWriter(
+        out, fieldnames=list(fields), extrasaction="ignore", lineterminator="\n"
+    )
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in fields})
+    return out.getvalue()
