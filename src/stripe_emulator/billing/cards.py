@@ -54,7 +54,10 @@ TEST_CARDS: dict[str, TestCard] = {
     "unionpay": TestCard("unionpay", "0005", country="CN"),
     "gb": TestCard("visa", "0000", country="GB"),
     "jp": TestCard("visa", "0003", country="JP"),
+    # Funds are available at once instead of pending (the balance detail is not modelled).
+    "bypassPending": TestCard("visa", "0077"),
     "chargeDeclined": _declined("0002", GENERIC),
+    "visa_chargeDeclined": _declined("0002", GENERIC),
     "chargeDeclinedInsufficientFunds": _declined(
         "9995", Decline("card_declined", "insufficient_funds", "Your card has insufficient funds.")
     ),
@@ -103,6 +106,7 @@ NUMBERS = {
     "3056930009020004": "diners",
     "3566002020360505": "jcb",
     "6200000000000005": "unionpay",
+    "4000000000000077": "bypassPending",
     "4000000000000002": "chargeDeclined",
     "4000000000009995": "chargeDeclinedInsufficientFunds",
     "4000000000009987": "chargeDeclinedLostCard",
