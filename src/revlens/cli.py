@@ -175,6 +175,70 @@ def sync(
 
 
 @app.command()
+def metrics(
+    account: Annotated[str, typer.Argument(help="The connected account (acct_…).")],
+    *,
+    config: ConfigOption = None,
+    start: Annotated[str | None, typer.Option(help="YYYY-MM-DD; rows cover (start, end].")] = None,
+    end: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: today, UTC).")] = None,
+    interval: Annotated[str, typer.Option(help="day, week or month.")] = "month",
+    preset: Annotated[
+        str, typer.Option(help="standard, stripe, chartmogul, baremetrics or profitwell.")
+    ] = "standard",
+    currency: Annotated[str | None, typer.Option(help="ISO code (default: main one).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print the API's CSV.")] = False,
+    recompute: Annotated[
+        bool, typer.Option("--recompute", help="Recompute from the mirror first.")
+    ] = False,
+) -> None:
+    """Print an account's metrics: the numbers of the API, as a table, JSON or CSV."""
+    import json
+
+    from rich.table import Table
+
+    from revlens.accounts.service import get_account
+    from revlens.metrics import export, queries
+    from revlens.metrics.params import BadParameter, query
+    from revlens.metrics.service import recompute_account
+
+    try:
+        checked = query(start=start, end=end, interval=interval, preset=preset, currency=currency)
+    except BadParameter as error:
+        raise typer.BadParameter(str(error)) from None
+    settings = _settings(config)
+    database = _database(settings)
+    migrations.check_schema(database.engine)
+    with database.read() as session:
+        if get_account(session, account) is None:
+            raise RevlensError(f"no account {account} is connected to revlens")
+        state = queries.state_of(session, account_id=account, preset=checked.preset)
+    if recompute or state is None or state.status != "ready":
+        errors.print(f"computing the {checked.preset} metrics of {account} from the mirror…")
+        with database.unit_of_work() as session:
+            recompute_account(session, account_id=account, presets=[checked.preset])
+    with database.read() as session:
+        report = queries.series(session, account_id=account, query=checked)
+    document = export.series_document(report)
+    if as_json:
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    elif as_csv:
+        sys.stdout.write(export.to_csv(document["series"], export.SERIES_FIELDS))
+    else:
+        chosen = report.series.currency
+        table = Table(
+            title=f"{account} · {chosen.upper()} · preset {checked.preset} · by {interval}",
+            caption=f"data as of {document['as_of']}",
+        )
+        for name, kind in export.TABLE_COLUMNS:
+            table.add_column(name, justify="left" if kind == "date" else "right")
+        for row in document["series"]:
+            table.add_row(*export.table_cells(row, chosen))
+        console.print(table)
+    database.dispose()
+
+
+@app.command()
 def heartbeat(config: ConfigOption = None) -> None:
     """Enqueue a heartbeat job; a running worker writes its row (a queue round-trip check)."""
     from revlens.tasks.jobs import heartbeat as heartbeat_job

@@ -10,6 +10,7 @@ from fractions import Fraction
 from typing import Any
 
 from revlens.analytics.cohorts import Cohort
+from revlens.analytics.money import minor_unit_digits, to_major
 from revlens.metrics.queries import CustomerRow, CustomerTimeline, MovementRow, SeriesReport
 
 SERIES_FIELDS = (
@@ -232,3 +233,47 @@ def to_csv(rows: Iterable[Mapping[str, Any]], fields: Sequence[str]) -> str:
     for row in rows:
         writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in fields})
     return out.getvalue()
+
+
+def amount_text(minor: int | None, currency: str) -> str:
+    """Return an amount for people: major units with separators (`1,234.56`, `¥500` as `500`)."""
+    if minor is None:
+        return "n/a"
+    digits = minor_unit_digits(currency)
+    return f"{float(to_major(minor, currency)):,.{digits}f}"
+
+
+def rate_text(value: float | None) -> str:
+    """Return a ratio as a percentage with one decimal, `n/a` for null."""
+    return "n/a" if value is None else f"{value * 100:.1f}%"
+
+
+TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("date", "date"),
+    ("mrr", "amount"),
+    ("arr", "amount"),
+    ("paying_customers", "count"),
+    ("new", "amount"),
+    ("expansion", "amount"),
+    ("contraction", "amount"),
+    ("churn", "amount"),
+    ("reactivation", "amount"),
+    ("customer_churn_rate", "rate"),
+    ("nrr", "rate"),
+    ("arpa", "amount"),
+    ("net_revenue", "amount"),
+)
+
+
+def table_cells(row: Mapping[str, Any], currency: str) -> list[str]:
+    """Return a series row as the text of TABLE_COLUMNS."""
+    cells = []
+    for name, kind in TABLE_COLUMNS:
+        value = row[name]
+        if kind == "amount":
+            cells.append(amount_text(value, currency))
+        elif kind == "rate":
+            cells.append(rate_text(value))
+        else:
+            cells.append(str(value))
+    return cells
