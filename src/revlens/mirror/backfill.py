@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from revlens.db.session import Database
 from revlens.db.types import utcnow
-from revlens.mirror.models import SyncRange, SyncStream
+from revlens.mirror.models import MirroredObject, SyncRange, SyncStream
 from revlens.mirror.store import Observed, record_event, upsert_objects
 from revlens.stripe_api import catalog
 from revlens.stripe_api.catalog import Child, Stream
@@ -151,10 +151,13 @@ def run_page(database: Database, fetcher: Fetcher, range_id: int) -> PageResult:
         current.pages += 1
         current.leased_until = None
         next_ranges = _advance(session, current, page.data, page.has_more)
+        # Locked: on PostgreSQL two workers finishing pages of one stream would otherwise both
+        # read the same counters (a lost update), and when they close its last two ranges each
+        # would still see the other's range open and neither would mark the stream complete.
         row = session.scalars(
-            select(SyncStream).where(
-                SyncStream.account_id == claimed.account_id, SyncStream.stream == stream.name
-            )
+            select(SyncStream)
+            .where(SyncStream.account_id == claimed.account_id, SyncStream.stream == stream.name)
+            .with_for_update()
         ).one()
         row.objects += len(objects)
         row.requests += counters.requests
@@ -274,7 +277,41 @@ def _finish_if_complete(session: Session, row: SyncStream) -> bool:
         return False
     row.status = "complete"
     row.completed_at = utcnow()
+    if row.stream != EVENTS_STREAM:
+        _tombstone_unseen(session, row)
     return True
+
+
+def _tombstone_unseen(session: Session, row: SyncStream) -> None:
+    """Tombstone the stored objects of a type that no stream of the type listed this time.
+
+    Every object a backfill lists is stored with a source time at or after the second it froze
+    its bound (or keeps a newer one from an event), so once every stream of a type is complete,
+    a live row still older than that was not listed: Stripe deleted it. After an outage longer
+    than Stripe's 30 days of events, this is how a re-backfill learns of deletions whose events
+    have expired (`customer.deleted`), and of types Stripe never announces deletions for.
+    """
+    object_type = stream_named(row.stream).object_type
+    names = [s.name for s in catalog.account_streams() if s.object_type == object_type]
+    streams = session.scalars(
+        select(SyncStream).where(
+            SyncStream.account_id == row.account_id, SyncStream.stream.in_(names)
+        )
+    ).all()
+    if len(streams) != len(names) or any(s.status != "complete" for s in streams):
+        return  # a gap, or a sibling stream still running: nothing can be judged missing yet
+    snapshot = min(s.frozen_until for s in streams) - 1
+    session.execute(
+        update(MirroredObject)
+        .where(
+            MirroredObject.account_id == row.account_id,
+            MirroredObject.object_type == object_type,
+            MirroredObject.deleted_at.is_(None),
+            MirroredObject.source_ts < snapshot,
+            MirroredObject.created < snapshot + 1,
+        )
+        .values(deleted_at=snapshot, source_ts=snapshot, synced_at=utcnow())
+    )
 
 
 def stale_ranges(session: Session, *, limit: int = 1000) -> list[int]:
