@@ -33,7 +33,7 @@ def _run(*args: str, tmp_path: Path, **variables: str) -> subprocess.CompletedPr
 def test_help_lists_the_commands(tmp_path: Path) -> None:
     result = _run("--help", tmp_path=tmp_path)
     assert result.returncode == 0
-    for command in ("version", "migrate", "worker", "serve"):
+    for command in ("version", "migrate", "worker", "serve", "sync", "webhooks", "emulator"):
         assert command in result.stdout
 
 
@@ -97,3 +97,36 @@ def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     result = _run("serve", "--port", "0", tmp_path=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().endswith("run `revlens migrate`")
+
+
+def test_revlens_emulator_serves_the_emulator(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    import httpx
+
+    from tests.live_server import free_port
+
+    port = free_port()
+    environ = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    with (tmp_path / "emulator.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "revlens", "emulator", "--port", str(port), "--control"],
+            env=environ,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    platform = httpx.get(f"http://127.0.0.1:{port}/_emulator/platform").json()
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, (tmp_path / "emulator.log").read_text()
+                    time.sleep(0.1)
+            assert platform["client_id"].startswith("ca_")
+            assert platform["secret_key_test"].startswith("sk_test_")
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)

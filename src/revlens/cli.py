@@ -15,6 +15,7 @@ from revlens.config import Settings, load_settings
 from revlens.db import migrate as migrations
 from revlens.db.session import Database
 from revlens.errors import RevlensError
+from stripe_emulator.cli import app as emulator_app
 
 app = typer.Typer(
     name="revlens",
@@ -172,6 +173,117 @@ def sync(
                 raise RevlensError("nothing happened for 15 s: is `revlens worker` running?")
             time.sleep(0.5)
     console.print(f"{account}: every stream complete")
+
+
+webhooks_app = typer.Typer(help="revlens' webhook endpoints at Stripe.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
+# The emulator is its own program; `revlens emulator …` runs it (this module is the only place
+# revlens imports stripe_emulator).
+app.add_typer(emulator_app, name="emulator", help="Run the Stripe emulator (see its README).")
+
+
+@webhooks_app.command("setup")
+def webhooks_setup(config: ConfigOption = None) -> None:
+    """Create (or keep) the Connect and account endpoints that deliver to revlens."""
+    from revlens.stripe_api.client import StripeClients
+    from revlens.webhooks.service import setup_endpoints
+
+    settings = _settings(config)
+    database = _database(settings)
+    migrations.check_schema(database.engine)
+    result = setup_endpoints(database, StripeClients(settings), settings)
+    console.print(f"webhook endpoints for {result.url}:")
+    for label, ids in (("created", result.created), ("kept", result.kept)):
+        for stripe_id in ids:
+            console.print(f"  {label} {stripe_id}")
+    for stripe_id in result.replaced:
+        console.print(f"  replaced {stripe_id} (its secret was unknown)")
+
+
+@app.command()
+def demo(
+    *,
+    host: Annotated[
+        str, typer.Option(help="Interface for the app and the emulator.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the web app.")] = 8000,
+    emulator_port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Port of the Stripe emulator.")
+    ] = 12111,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where the demo keeps its data (default: printed).")
+    ] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Start over with fresh data.")] = False,
+    customers: Annotated[int, typer.Option(min=3, help="Customers across the businesses.")] = 900,
+    months: Annotated[int, typer.Option(min=1, max=60, help="Months of history.")] = 24,
+    activity_every: Annotated[
+        float, typer.Option(min=0.5, help="Seconds between live changes on the businesses.")
+    ] = 5.0,
+) -> None:
+    """Run revlens end to end on a seeded Stripe emulator: open the URL it prints."""
+    import shutil
+    import time
+
+    import uvicorn
+
+    from revlens import demo as demo_setup
+    from revlens.config import default_data_dir
+    from revlens.web.app import create_app
+    from stripe_emulator.config import EmulatorConfig
+    from stripe_emulator.scenario.activity import Activity
+    from stripe_emulator.scenario.run import ScenarioOptions
+    from stripe_emulator.scenario.run import run as seed_scenario
+    from stripe_emulator.scenario.wire import Api
+    from stripe_emulator.server import EmulatorServer
+
+    folder = (data_dir or default_data_dir() / "demo").expanduser().resolve()
+    if reset and folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    console.print(f"demo data in {folder}")
+    state = folder / "emulator.db"
+    if not state.exists():
+        console.print(f"seeding three businesses: {customers} customers, {months} months …")
+        summary = seed_scenario(
+            ScenarioOptions(
+                accounts=3,
+                customers=customers,
+                months=months,
+                seed=7,
+                end=int(time.time()) // 86400 * 86400,
+                truth=folder / "truth.json",
+                state=str(state),
+            )
+        )
+        console.print(f"seeded in {summary['seconds']} s")
+    callback = f"http://{host}:{port}/oauth/callback"
+    config = EmulatorConfig(
+        host=host,
+        port=emulator_port,
+        state_file=str(state),
+        control=True,
+        redirect_uris=(callback,),
+        platform_name="revlens demo",
+    )
+    with EmulatorServer(config) as emulator:
+        platform = emulator.emulator.platform
+        stripe = demo_setup.DemoStripe(emulator.url, platform.secret_key_test, platform.client_id)
+        environ = demo_setup.demo_environ(data_dir=folder, host=host, port=port, stripe=stripe)
+        settings, database = demo_setup.prepare(environ)
+        api = Api(emulator.url)
+        businesses = [a["id"] for a in api.call("GET", "/v1/accounts", {"limit": 10})["data"]]
+        activity = Activity(api, businesses)
+        with (
+            demo_setup.worker_process(environ, folder / "worker.log"),
+            demo_setup.live_activity(activity.step, every=activity_every, log=lambda _: None),
+        ):
+            console.print(f"Stripe emulator on {emulator.url}; revlens on http://{host}:{port}")
+            console.print(f"open http://{host}:{port} and connect one of the three businesses")
+            uvicorn.run(
+                create_app(settings, database=database), host=host, port=port, log_level="warning"
+            )
+        api.close()
+    console.print("demo stopped")
 
 
 @app.command()

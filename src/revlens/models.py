@@ -5,5 +5,6 @@ from revlens.db.base import Base
 from revlens.metrics import models as _metrics_models  # noqa: F401
 from revlens.mirror import models as _mirror_models  # noqa: F401
 from revlens.system import models as _system_models  # noqa: F401
+from revlens.webhooks import models as _webhooks_models  # noqa: F401
 
 metadata = Base.metadata

@@ -12,6 +12,7 @@ from revlens.mirror.ingest import receive
 from revlens.stripe_api.webhooks import WebhookRejected, verify_webhook
 from revlens.tasks.jobs import apply_event_job
 from revlens.web.deps import DatabaseDep, QueueDep, SettingsDep
+from revlens.webhooks.service import signing_secrets
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -30,10 +31,10 @@ async def stripe_webhook(
     body = await request.body()
     if len(body) > MAX_BODY:
         return JSONResponse({"error": "payload too large"}, status_code=413)
+    with database.read() as session:
+        secrets = signing_secrets(session, settings)
     try:
-        event = verify_webhook(
-            body, request.headers.get("stripe-signature"), settings.stripe_webhook_secrets
-        )
+        event = verify_webhook(body, request.headers.get("stripe-signature"), secrets)
     except WebhookRejected as rejected:
         if "JSON" in str(rejected) or "not a Stripe event" in str(rejected):
             log.warning("signed webhook with a bad payload: %s", rejected)

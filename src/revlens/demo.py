@@ -1,0 +1,104 @@
+"""`revlens demo`: the web app, a worker and live activity, wired to a seeded emulator.
+
+The emulator itself is started by the CLI (the only module that imports it) and handed in as
+plain values and callables, so this module knows revlens and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from revlens.config import Settings, load_settings
+from revlens.db import migrate
+from revlens.db.session import Database
+from revlens.stripe_api.client import StripeClients
+from revlens.webhooks.service import setup_endpoints
+
+WORKER_THREADS = 4
+
+
+@dataclass(frozen=True)
+class DemoStripe:
+    """Where the demo's Stripe is and who the platform is there."""
+
+    url: str
+    secret_key: str
+    client_id: str
+
+
+def demo_environ(*, data_dir: Path, host: str, port: int, stripe: DemoStripe) -> dict[str, str]:
+    """Return the REVLENS_* variables of the demo (the worker process gets the same)."""
+    return {
+        "REVLENS_DATA_DIR": str(data_dir),
+        "REVLENS_PUBLIC_URL": f"http://{host}:{port}",
+        "REVLENS_STRIPE_SECRET_KEY": stripe.secret_key,
+        "REVLENS_STRIPE_CLIENT_ID": stripe.client_id,
+        "REVLENS_STRIPE_API_BASE": stripe.url,
+        "REVLENS_STRIPE_CONNECT_BASE": stripe.url,
+        "REVLENS_BRANDING_NAME": "revlens demo",
+        "REVLENS_LOG_LEVEL": "warning",
+    }
+
+
+def prepare(environ: dict[str, str]) -> tuple[Settings, Database]:
+    """Load the settings, migrate the database and register the webhook endpoints."""
+    settings = load_settings(environ)
+    database = Database.from_url(settings.database_url)
+    migrate.upgrade(database.engine)
+    setup_endpoints(database, StripeClients(settings), settings)
+    return settings, database
+
+
+@contextmanager
+def worker_process(environ: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `revlens worker` beside the web app, its output in a log file."""
+    full = {**os.environ, **environ}
+    with log.open("ab") as sink:
+        process = subprocess.Popen(  # noqa: S603 (a fixed command: this Python, revlens)
+            [sys.executable, "-m", "revlens", "worker", "--workers", str(WORKER_THREADS)],
+            env=full,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+@contextmanager
+def live_activity(
+    step: Callable[[], str], *, every: float, log: Callable[[str], None]
+) -> Iterator[None]:
+    """Call `step` every `every` seconds in the background until the block ends."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every):
+            try:
+                log(step())
+            except Exception as error:
+                # A failed step (a race with the billing engine, say) must not stop the demo.
+                log(f"activity step failed: {error}")
+
+    thread = threading.Thread(target=loop, name="demo-activity", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)

@@ -1,0 +1,1 @@
+"""revlens' own webhook endpoints at Stripe and the secrets that verify their deliveries."""
