@@ -8,9 +8,10 @@ stored: they run inside that transaction, so they must only queue work, never do
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from stripe_emulator.config import PINNED_API_VERSION
 from stripe_emulator.store import Scope
@@ -98,7 +99,9 @@ EVENT_TYPES: frozenset[str] = frozenset(
 
 def snapshot(obj: JsonObject) -> JsonObject:
     """Return a deep copy, so later changes to `obj` do not leak into a stored event."""
-    return copy.deepcopy(obj)
+    # Objects are JSON already; a JSON round trip copies them ~10x faster than deepcopy.
+    copied: JsonObject = orjson.loads(orjson.dumps(obj))
+    return copied
 
 
 def previous_attributes(before: JsonObject, after: JsonObject) -> JsonObject:

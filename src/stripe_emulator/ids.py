@@ -22,7 +22,8 @@ class IdGenerator:
         if self._rng is None:
             return "".join(secrets.choice(alphabet) for _ in range(length))
         with self._lock:
-            return "".join(self._rng.choice(alphabet) for _ in range(length))
+            # One `choices` call draws a whole id: several times faster than per-character picks.
+            return "".join(self._rng.choices(alphabet, k=length))
 
     def make(self, prefix: str, length: int = 14) -> str:
         """Return a new id such as `cus_Ab3…` with `length` random characters."""
