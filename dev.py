@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Set up revlens' virtual environment when needed, then run revlens or the test suite.
 
+    python3 dev.py demo         run revlens end to end on a seeded Stripe emulator
     python3 dev.py serve        migrate the database and serve the web app
     python3 dev.py test         lint, type-check and run the whole test suite
     python3 dev.py revlens ARGS run any revlens command in the environment
@@ -95,8 +96,8 @@ def main(argv: list[str]) -> int:
     if command == "serve":
         status = _run(BIN / "revlens", "migrate")
         return status or _run(BIN / "revlens", "serve", *rest)
-    if command == "revlens":
-        return _run(BIN / "revlens", *rest)
+    if command in ("demo", "revlens"):
+        return _run(BIN / "revlens", *([command] if command == "demo" else []), *rest)
     if command == "lock":
         frozen = subprocess.run(
             [BIN / "python", "-m", "pip", "freeze", "--exclude-editable"],
