@@ -214,7 +214,9 @@ def demo(
         Path | None, typer.Option(help="Where the demo keeps its data (default: printed).")
     ] = None,
     reset: Annotated[bool, typer.Option("--reset", help="Start over with fresh data.")] = False,
-    customers: Annotated[int, typer.Option(min=3, help="Customers across the businesses.")] = 900,
+    customers: Annotated[
+        int, typer.Option(min=3, help="Customers across the three businesses (75/17/8 %).")
+    ] = 2_800,
     months: Annotated[int, typer.Option(min=1, max=60, help="Months of history.")] = 24,
     activity_every: Annotated[
         float, typer.Option(min=0.5, help="Seconds between live changes on the businesses.")
@@ -253,6 +255,7 @@ def demo(
                 end=int(time.time()) // 86400 * 86400,
                 truth=folder / "truth.json",
                 state=str(state),
+                weights=(75, 17, 8),
             )
         )
         console.print(f"seeded in {summary['seconds']} s")

@@ -42,12 +42,23 @@ class ScenarioOptions:
     truth: Path
     url: str | None = None
     state: str | None = None
+    # Relative sizes of the accounts (customers are dealt in this ratio); even when empty.
+    weights: tuple[int, ...] = ()
+
+    def account_of(self, index: int) -> int:
+        """Return which account the `index`-th customer belongs to (deterministic)."""
+        if not self.weights:
+            return index % self.accounts
+        pattern = [a for a, weight in enumerate(self.weights) for _ in range(weight)]
+        return pattern[index % len(pattern)]
 
 
 def run(options: ScenarioOptions) -> JsonObject:
     """Generate the scenario; return a summary (counts, seconds, where the truth went)."""
     if options.accounts < 1 or options.customers < 0 or options.months < 1:
         raise ScenarioError("need at least one account and one month")
+    if options.weights and (len(options.weights) != options.accounts or min(options.weights) < 1):
+        raise ScenarioError("give one positive weight per account")
     started = time.perf_counter()
     start = add_months(options.end, -options.months)
     server = None
@@ -103,7 +114,7 @@ def _play(driver: Driver, options: ScenarioOptions, start: int) -> JsonObject:
     queue: list[tuple[int, int, int, Step]] = []
     names = [name for name, _weight in MIX]
     for index in range(options.customers):
-        account = index % options.accounts
+        account = options.account_of(index)
         rng = random.Random(f"{options.seed}:customer:{index}")
         signup = signup_time(rng, start, options.end, bursts[account])
         # The first customers cover every story once; the rest follow the weighted mix.

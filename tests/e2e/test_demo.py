@@ -1,0 +1,99 @@
+"""`revlens demo` exactly as a newcomer runs it, driven in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.live_server import free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+Shoot = Callable[[Page, str], Path]
+READY_LINE = "and connect one of the three businesses"
+
+
+def _wait_for(log: Path, text: str, process: subprocess.Popen[bytes], timeout: float) -> float:
+    started = time.monotonic()
+    while text not in log.read_text(errors="replace"):
+        assert process.poll() is None, log.read_text(errors="replace")
+        assert time.monotonic() - started < timeout, log.read_text(errors="replace")
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def test_demo_from_start_to_dashboard(
+    browser: Browser, tmp_path: Path, shoot: Shoot, record_property: Callable[[str, object], None]
+) -> None:
+    port, emulator_port = free_port(), free_port()
+    data = tmp_path / "demo"
+    log = tmp_path / "demo.log"
+    environ = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "COLUMNS": "120"}
+    command = [
+        sys.executable,
+        "-m",
+        "revlens",
+        "demo",
+        "--data-dir",
+        str(data),
+        "--port",
+        str(port),
+        "--emulator-port",
+        str(emulator_port),
+        "--activity-every",
+        "2",
+    ]
+    with log.open("wb") as sink:
+        demo = subprocess.Popen(command, env=environ, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        started = time.monotonic()
+        ready_after = _wait_for(log, READY_LINE, demo, timeout=600)
+        url = f"http://127.0.0.1:{port}"
+        truth = json.loads((data / "truth.json").read_text())
+        sizes = {a["id"]: len(a["customers"]) for a in truth["accounts"]}
+        largest = max(sizes, key=lambda account: sizes[account])
+        page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+        page.goto(url)
+        shoot(page, "1-landing")
+        page.click("#connect-with-stripe")
+        page.wait_for_url(f"http://127.0.0.1:{emulator_port}/oauth/authorize*")
+        offered = page.locator("input[name=account]").evaluate_all("e => e.map(x => x.value)")
+        assert sorted(a for a in offered if a != "new") == sorted(sizes)
+        shoot(page, "2-consent")
+        page.check(f"input[name=account][value={largest}]")
+        page.click("button[value=allow]")
+        page.wait_for_url(f"{url}/accounts/{largest}")
+        shoot(page, "3-backfill")
+        expect(page.locator("#sync-state")).to_contain_text("mirrored", timeout=600_000)
+        page.reload()
+        tile = page.locator("#mrr-tile")
+        expect(tile).not_to_have_attribute("data-value", "", timeout=120_000)
+        usable_after = time.monotonic() - started
+        shoot(page, "4-dashboard")
+        shown = int(tile.get_attribute("data-value") or "-1")
+        day = page.locator("#mrr-tile").get_attribute("data-date")
+        cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+        api = httpx.get(
+            f"{url}/api/v1/accounts/{largest}/metrics",
+            params={"start": day, "end": day, "interval": "day"},
+            cookies=cookies,
+        ).json()
+        assert shown == api["series"][-1]["mrr"]
+        assert shown > 0
+        record_property("demo_ready_seconds", round(ready_after, 1))
+        record_property("demo_usable_seconds", round(usable_after, 1))
+        print(f"demo: ready after {ready_after:.1f} s, dashboard usable after {usable_after:.1f} s")
+    finally:
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=60) == 0, log.read_text(errors="replace")
+    assert "demo stopped" in log.read_text()
