@@ -235,13 +235,12 @@ def ensure(url: str, customers: int, seed: int) -> dict[str, Any]:
                 with database.unit_of_work() as session:
                     session.execute(insert(table), found[start : start + BATCH])
     with database.read() as session:
-        counts = dict(
-            session.execute(
-                select(MirroredObject.object_type, func.count())
-                .where(MirroredObject.account_id == ACCOUNT)
-                .group_by(MirroredObject.object_type)
-            )
+        grouped = session.execute(
+            select(MirroredObject.object_type, func.count())
+            .where(MirroredObject.account_id == ACCOUNT)
+            .group_by(MirroredObject.object_type)
         )
+        counts = {row[0]: row[1] for row in grouped}
         counts["events"] = (
             session.scalar(
                 select(func.count())

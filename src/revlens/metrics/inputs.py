@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import Select, select
+import orjson
+from sqlalchemy import ColumnElement, Select, Text, cast, select
 from sqlalchemy.orm import Session
 
 from revlens.analytics.cash import CashByDay, cash_by_day
@@ -27,10 +28,15 @@ CASH_TYPES = ("charge", "refund", "dispute", "balance_transaction")
 CHUNK = 500
 
 
+def _text(column: Any) -> ColumnElement[str]:
+    """Read a JSON column as its text: orjson parses it several times faster than the driver."""
+    return cast(column, Text)
+
+
 def _objects(
     account_id: str, object_type: str, customers: Collection[str] | None
-) -> Select[tuple[dict[str, Any], int]]:
-    query = select(MirroredObject.data, MirroredObject.source_ts).where(
+) -> Select[str, int]:
+    query = select(_text(MirroredObject.data), MirroredObject.source_ts).where(
         MirroredObject.account_id == account_id,
         MirroredObject.object_type == object_type,
         MirroredObject.deleted_at.is_(None),
@@ -54,7 +60,8 @@ def _rows(
 ) -> list[tuple[dict[str, Any], int]]:
     found: list[tuple[dict[str, Any], int]] = []
     for chunk in _chunks(customers):
-        found.extend(session.execute(_objects(account_id, object_type, chunk)))
+        rows = session.execute(_objects(account_id, object_type, chunk))
+        found.extend((orjson.loads(text), int(source_ts)) for text, source_ts in rows)
     return found
 
 
@@ -84,15 +91,17 @@ def subscription_events(
     session: Session, *, account_id: str, customers: Collection[str] | None
 ) -> list[dict[str, Any]]:
     """Return the stored `customer.subscription.*` events (of some customers only, if given)."""
-    query = select(StripeEvent.data).where(
+    query = select(_text(StripeEvent.data)).where(
         StripeEvent.account_id == account_id, StripeEvent.type.like(SUBSCRIPTION_EVENTS)
     )
     if customers is None:
-        return list(session.scalars(query))
+        return [orjson.loads(text) for text in session.scalars(query)]
     owner = StripeEvent.data["data"]["object"]["customer"].as_string()
     found: list[dict[str, Any]] = []
     for chunk in _chunks(customers):
-        found.extend(session.scalars(query.where(owner.in_(chunk or []))))
+        found.extend(
+            orjson.loads(text) for text in session.scalars(query.where(owner.in_(chunk or [])))
+        )
     return found
 
 
