@@ -200,6 +200,10 @@ def webhooks_setup(config: ConfigOption = None) -> None:
         console.print(f"  replaced {stripe_id} (its secret was unknown)")
 
 
+# The largest business has over 2,000 of the demo's 2,400 customers.
+DEMO_WEIGHTS = (85, 10, 5)
+
+
 @app.command()
 def demo(
     *,
@@ -215,14 +219,15 @@ def demo(
     ] = None,
     reset: Annotated[bool, typer.Option("--reset", help="Start over with fresh data.")] = False,
     customers: Annotated[
-        int, typer.Option(min=3, help="Customers across the three businesses (75/17/8 %).")
-    ] = 2_800,
+        int, typer.Option(min=3, help="Customers across the three businesses (85/10/5 %).")
+    ] = 2_400,
     months: Annotated[int, typer.Option(min=1, max=60, help="Months of history.")] = 24,
     activity_every: Annotated[
         float, typer.Option(min=0.5, help="Seconds between live changes on the businesses.")
     ] = 5.0,
 ) -> None:
     """Run revlens end to end on a seeded Stripe emulator: open the URL it prints."""
+    import contextlib
     import shutil
     import time
 
@@ -246,18 +251,31 @@ def demo(
     state = folder / "emulator.db"
     if not state.exists():
         console.print(f"seeding three businesses: {customers} customers, {months} months …")
-        summary = seed_scenario(
-            ScenarioOptions(
-                accounts=3,
-                customers=customers,
-                months=months,
-                seed=7,
-                end=int(time.time()) // 86400 * 86400,
-                truth=folder / "truth.json",
-                state=str(state),
-                weights=(75, 17, 8),
+        # Seeded into a side file, renamed when complete: an interrupted seeding starts over.
+        partial = folder / "emulator.db.partial"
+        for leftover in folder.glob("emulator.db.partial*"):
+            leftover.unlink()
+        try:
+            summary = seed_scenario(
+                ScenarioOptions(
+                    accounts=3,
+                    customers=customers,
+                    months=months,
+                    seed=7,
+                    end=int(time.time()) // 86400 * 86400,
+                    truth=folder / "truth.json",
+                    state=str(partial),
+                    weights=DEMO_WEIGHTS,
+                )
             )
-        )
+        except KeyboardInterrupt:
+            console.print("seeding interrupted; the next run starts it again")
+            return
+        for suffix in ("-wal", "-shm"):  # SQLite's side files, if the store left any
+            side = folder / f"emulator.db.partial{suffix}"
+            if side.exists():
+                side.rename(folder / f"emulator.db{suffix}")
+        partial.rename(state)
         console.print(f"seeded in {summary['seconds']} s")
     callback = f"http://{host}:{port}/oauth/callback"
     config = EmulatorConfig(
@@ -282,9 +300,13 @@ def demo(
         ):
             console.print(f"Stripe emulator on {emulator.url}; revlens on http://{host}:{port}")
             console.print(f"open http://{host}:{port} and connect one of the three businesses")
-            uvicorn.run(
-                create_app(settings, database=database), host=host, port=port, log_level="warning"
-            )
+            with contextlib.suppress(KeyboardInterrupt):
+                uvicorn.run(
+                    create_app(settings, database=database),
+                    host=host,
+                    port=port,
+                    log_level="warning",
+                )
         api.close()
     console.print("demo stopped")
 

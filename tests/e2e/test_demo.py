@@ -17,7 +17,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.live_server import free_port
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# Seeding 2,400 customers over 24 months through the API takes minutes on this machine.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(2400)]
 
 Shoot = Callable[[Page, str], Path]
 READY_LINE = "and connect one of the three businesses"
@@ -57,11 +58,13 @@ def test_demo_from_start_to_dashboard(
         demo = subprocess.Popen(command, env=environ, stdout=sink, stderr=subprocess.STDOUT)
     try:
         started = time.monotonic()
-        ready_after = _wait_for(log, READY_LINE, demo, timeout=600)
+        ready_after = _wait_for(log, READY_LINE, demo, timeout=1800)
         url = f"http://127.0.0.1:{port}"
         truth = json.loads((data / "truth.json").read_text())
         sizes = {a["id"]: len(a["customers"]) for a in truth["accounts"]}
         largest = max(sizes, key=lambda account: sizes[account])
+        assert sizes[largest] > 2000
+        assert len(set(sizes.values())) == 3
         page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
         page.goto(url)
         shoot(page, "1-landing")
