@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from huey import crontab
+from sqlalchemy import select
 
 from revlens.accounts.onboarding import forget_account
 from revlens.accounts.service import get_account, list_accounts
@@ -14,6 +15,7 @@ from revlens.metrics import service as metrics
 from revlens.mirror import backfill
 from revlens.mirror.catchup import catch_up
 from revlens.mirror.ingest import process_event
+from revlens.mirror.models import SyncRange
 from revlens.mirror.reconcile import reconcile_account
 from revlens.mirror.sync import account_status, begin_account_backfill
 from revlens.stripe_api import errors as stripe_api_errors
@@ -27,6 +29,15 @@ log = logging.getLogger(__name__)
 
 # huey runs higher priorities first: a page of a young backfill goes before an older one's.
 NEW_ACCOUNT_PRIORITY = 100
+# The first page of the streams a dashboard needs first, so that every account being connected
+# shows data within seconds, however many other accounts are backfilling
+# (bench/mirror_accounts.py: before this, accounts were served one after another).
+FIRST_DATA_STREAMS = frozenset({"customers", "subscriptions"})
+FIRST_DATA_PRIORITY = NEW_ACCOUNT_PRIORITY + 1
+# Starting a backfill is one request that queues the first pages: it goes before any page.
+SYNC_PRIORITY = NEW_ACCOUNT_PRIORITY + 10
+# Keeping connected accounts fresh goes before backfilling anyone (a page has at most 100).
+EVENT_PRIORITY = NEW_ACCOUNT_PRIORITY + 20
 
 
 @job(name="heartbeat")
@@ -53,7 +64,7 @@ def _lost_access(context: JobContext, account_id: str, error: StripeUnavailable)
     return True
 
 
-@job(name="sync_account")
+@job(name="sync_account", priority=SYNC_PRIORITY)
 def sync_account(context: JobContext, *, account_id: str, full: bool = False) -> int:
     """Start (or resume) the backfill of an account; return how many ranges were queued."""
     if not _connected(context, account_id):
@@ -66,8 +77,17 @@ def sync_account(context: JobContext, *, account_id: str, full: bool = False) ->
         if _lost_access(context, account_id, error):
             return 0
         raise
+    with context.database.read() as session:
+        first = set(
+            session.scalars(
+                select(SyncRange.id).where(
+                    SyncRange.id.in_(ranges), SyncRange.stream.in_(FIRST_DATA_STREAMS)
+                )
+            )
+        )
     for range_id in ranges:
-        _enqueue_page(context, range_id, NEW_ACCOUNT_PRIORITY)
+        priority = FIRST_DATA_PRIORITY if range_id in first else NEW_ACCOUNT_PRIORITY
+        _enqueue_page(context, range_id, priority)
     return len(ranges)
 
 
@@ -97,13 +117,13 @@ def backfill_page(context: JobContext, *, range_id: int, rank: int = 0) -> int:
         return 0
     # Later pages of the same stream lose priority, so new accounts overtake large old ones.
     for next_id in result.next_ranges:
-        _enqueue_page(context, next_id, max(0, rank - 1))
+        _enqueue_page(context, next_id, max(0, min(rank, NEW_ACCOUNT_PRIORITY) - 1))
     if result.finished:
         _after_stream_finished(context, range_id)
     return result.stored
 
 
-@job(name="apply_event")
+@job(name="apply_event", priority=EVENT_PRIORITY)
 def apply_event_job(context: JobContext, *, account_id: str, event_id: str) -> bool:
     """Apply a stored webhook event to the mirror (idempotent)."""
     applied = process_event(
@@ -120,7 +140,7 @@ def apply_event_job(context: JobContext, *, account_id: str, event_id: str) -> b
     return applied
 
 
-@job(name="catch_up")
+@job(name="catch_up", priority=EVENT_PRIORITY)
 def catch_up_job(context: JobContext, *, account_id: str) -> int:
     """Read the Events API for one account; re-backfill it when the cursor is too old."""
     if not _connected(context, account_id):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from huey import Huey, RedisHuey, SqliteHuey
+from huey import Huey, PriorityRedisHuey, SqliteHuey
 from huey.api import Result
 
 from revlens.config import Settings, sqlite_queue_path
@@ -33,9 +33,12 @@ class Queue:
         run.__name__ = run.__qualname__ = spec.name
         if spec.schedule is not None:
             return self.huey.periodic_task(spec.schedule, name=spec.name)(run)
-        return self.huey.task(name=spec.name, retries=spec.retries, retry_delay=spec.retry_delay)(
-            run
-        )
+        return self.huey.task(
+            name=spec.name,
+            retries=spec.retries,
+            retry_delay=spec.retry_delay,
+            priority=spec.priority,
+        )(run)
 
     def enqueue(self, function: JobFunction, /, **kwargs: Any) -> Result | Any:
         """Enqueue a declared job; in immediate mode it runs now and its value is returned."""
@@ -75,7 +78,8 @@ def make_queue(
     url = settings.queue_url
     huey: Huey
     if url.startswith(("redis://", "rediss://")):
-        huey = RedisHuey(QUEUE_NAME, url=url, immediate=immediate, utc=True)
+        # Jobs carry priorities (backfill pages, events): the plain RedisHuey refuses them.
+        huey = PriorityRedisHuey(QUEUE_NAME, url=url, immediate=immediate, utc=True)
     else:
         path = sqlite_queue_path(url)
         try:

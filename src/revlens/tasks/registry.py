@@ -20,6 +20,8 @@ class JobSpec:
     function: JobFunction
     retries: int = 0
     retry_delay: int = 0
+    # huey runs higher priorities first; an enqueue can still pass its own `priority`.
+    priority: int | None = None
     # A huey crontab-style validator: the job also runs by itself when it says so.
     schedule: Callable[[Any], bool] | None = None
 
@@ -27,14 +29,16 @@ class JobSpec:
 _JOBS: dict[str, JobSpec] = {}
 
 
-def job(*, name: str, retries: int = 0, retry_delay: int = 0) -> Callable[[F], F]:
+def job(
+    *, name: str, retries: int = 0, retry_delay: int = 0, priority: int | None = None
+) -> Callable[[F], F]:
     """Declare a function `f(context: JobContext, **kwargs)` as a job run by the worker."""
 
     def declare(function: F) -> F:
         existing = _JOBS.get(name)
         if existing is not None and existing.function is not function:
             raise ValueError(f"two jobs are named {name!r}")
-        _JOBS[name] = JobSpec(name, function, retries, retry_delay)
+        _JOBS[name] = JobSpec(name, function, retries, retry_delay, priority)
         return function
 
     return declare
