@@ -28,6 +28,9 @@ from stripe_emulator.scenario.wire import Api, ScenarioError
 
 JsonObject = dict[str, Any]
 BURST_DAYS = 3
+# The emulator's clock runs from its start: begin a little early so it is not past `start`
+# by the time the first request arrives.
+START_MARGIN_S = 60
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ def run(options: ScenarioOptions) -> JsonObject:
         from stripe_emulator.server import EmulatorServer
 
         config = EmulatorConfig(
-            control=True, now=start, seed=options.seed, state_file=options.state
+            control=True, now=start - START_MARGIN_S, seed=options.seed, state_file=options.state
         )
         server = EmulatorServer(config).start()
         url = server.url
