@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from revlens.accounts.service import get_account
 from revlens.db.types import utcnow
@@ -116,7 +117,7 @@ def _respond(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
-    return JSONResponse(document)
+    return Response(orjson.dumps(document), media_type="application/json")
 
 
 def _run(
