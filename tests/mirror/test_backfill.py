@@ -75,3 +75,22 @@ def test_a_second_sync_is_a_no_op_and_full_resyncs(mirror: Mirror) -> None:
     assert mirror.queue.enqueue(sync_account, account_id=mirror.account).get() == 0
     assert mirror.queue.enqueue(sync_account, account_id=mirror.account, full=True).get() > 0
     assert len(mirror.stored("customer")) == 1
+
+
+def test_invoice_items_page_by_date(mirror: Mirror) -> None:
+    """Invoice items carry `date`, not `created`: more than a page of them still backfills."""
+    client, opts = mirror.platform, mirror.opts
+    customer = client.v1.customers.create({"email": "items@x.example"}, opts)
+    for n in range(105):
+        client.v1.invoice_items.create(
+            {"customer": customer.id, "amount": 100 + n, "currency": "usd"}, opts
+        )
+    mirror.queue.enqueue(sync_account, account_id=mirror.account)
+    expected = mirror.stripe_list("/v1/invoiceitems")
+    assert len(expected) == 105
+    assert mirror.stored("invoiceitem") == expected
+    with mirror.database.read() as session:
+        status = session.scalars(
+            select(SyncStream.status).where(SyncStream.stream == "invoiceitems")
+        ).one()
+    assert status == "complete"

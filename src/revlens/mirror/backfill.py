@@ -150,7 +150,7 @@ def run_page(database: Database, fetcher: Fetcher, range_id: int) -> PageResult:
         stored = _store(session, claimed.account_id, stream, objects, page.server_time)
         current.pages += 1
         current.leased_until = None
-        next_ranges = _advance(session, current, page.data, page.has_more)
+        next_ranges = _advance(session, current, page.data, page.has_more, stream.created_field)
         # Locked: on PostgreSQL two workers finishing pages of one stream would otherwise both
         # read the same counters (a lost update), and when they close its last two ranges each
         # would still see the other's range open and neither would mark the stream complete.
@@ -209,14 +209,18 @@ def _store(
 
 
 def _advance(
-    session: Session, current: SyncRange, data: list[dict[str, Any]], has_more: bool
+    session: Session,
+    current: SyncRange,
+    data: list[dict[str, Any]],
+    has_more: bool,
+    created_field: str = "created",
 ) -> list[int]:
     """Move the range past this page; return the ranges (this one, new ones) to run next."""
     if not has_more or not data:
         current.done = True
         current.starting_after = None
         return []
-    oldest = int(data[-1]["created"])
+    oldest = int(data[-1][created_field])
     current.starting_after = str(data[-1]["id"])
     open_ranges = (
         session.scalar(
@@ -234,7 +238,7 @@ def _advance(
     width = oldest - low_end
     # Objects per second in what this page covered, extrapolated to what is left: split only
     # into ranges worth several full pages, or the partial last pages cost more than they save.
-    newest = int(data[0]["created"])
+    newest = int(data[0][created_field])
     density = len(data) / max(1, newest - oldest + 1) if current.pages == 1 else 0.0
     worth = int(density * width) // (PAGE * MIN_PAGES_PER_RANGE)
     room = MAX_OPEN_RANGES - int(open_ranges)

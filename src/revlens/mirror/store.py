@@ -48,7 +48,7 @@ def _row(observed: Observed) -> dict[str, Any]:
         "object_type": str(obj["object"]),
         "stripe_id": str(obj["id"]),
         "livemode": bool(obj.get("livemode", False)),
-        "created": obj.get("created") if isinstance(obj.get("created"), int) else None,
+        "created": next((obj[k] for k in ("created", "date") if isinstance(obj.get(k), int)), None),
         "customer_id": _customer_of(obj),
         "status": status if isinstance(status, str) else None,
         "source_ts": observed.source_ts,

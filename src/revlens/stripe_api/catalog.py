@@ -31,6 +31,8 @@ class Stream:
     children: tuple[Child, ...] = ()
     # Lists only on the platform's own account (no Stripe-Account header).
     platform_only: bool = False
+    # The field the `created` filter and the list order go by (invoice items call it `date`).
+    created_field: str = "created"
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ STREAMS: tuple[Stream, ...] = (
     Stream("tax_rates", "tax_rate", "/v1/tax_rates"),
     Stream("subscriptions", "subscription", "/v1/subscriptions", (("status", "all"),), (ITEMS,)),
     Stream("invoices", "invoice", "/v1/invoices", children=(LINES,)),
-    Stream("invoiceitems", "invoiceitem", "/v1/invoiceitems"),
+    Stream("invoiceitems", "invoiceitem", "/v1/invoiceitems", created_field="date"),
     Stream("charges", "charge", "/v1/charges"),
     Stream("refunds", "refund", "/v1/refunds"),
     Stream("disputes", "dispute", "/v1/disputes"),
