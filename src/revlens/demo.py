@@ -7,9 +7,7 @@ plain values and callables, so this module knows revlens and nothing else.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +18,7 @@ from revlens.config import Settings, load_settings
 from revlens.db import migrate
 from revlens.db.session import Database
 from revlens.stripe_api.client import StripeClients
+from revlens.subprocess_runner import revlens_process
 from revlens.webhooks.service import setup_endpoints
 
 WORKER_THREADS = 4
@@ -60,24 +59,11 @@ def prepare(environ: dict[str, str]) -> tuple[Settings, Database]:
 @contextmanager
 def worker_process(environ: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """Run `revlens worker` beside the web app, its output in a log file."""
-    full = {**os.environ, **environ}
-    with log.open("ab") as sink:
-        process = subprocess.Popen(  # noqa: S603 (a fixed command: this Python, revlens)
-            [sys.executable, "-m", "revlens", "worker", "--workers", str(WORKER_THREADS)],
-            env=full,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield process
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+    workers = str(WORKER_THREADS)
+    with revlens_process(
+        "worker", "--workers", workers, env={**os.environ, **environ}, log=log
+    ) as w:
+        yield w
 
 
 @contextmanager

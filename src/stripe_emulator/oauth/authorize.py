@@ -105,8 +105,12 @@ def display_name(account: dict[str, Any]) -> str:
     return str(name or account.get("email") or account["id"])
 
 
-def show_consent(emulator: Emulator, form: Form, request_id: str) -> Response:
-    """GET: render the consent page, or explain why not."""
+def checked(emulator: Emulator, form: Form, request_id: str) -> AuthorizeRequest | Response:
+    """Validate an authorize request, or return the response that refuses it.
+
+    A bad client or redirect URI is shown as a page (the redirect URI is not trusted); a bad
+    scope or response type goes back to the (valid) redirect URI as an OAuth error.
+    """
     try:
         request = validate(emulator, form)
     except PageError as problem:
@@ -116,6 +120,14 @@ def show_consent(emulator: Emulator, form: Form, request_id: str) -> Response:
         error, description = failure
         params = {"error": error, "error_description": description, "state": request.state}
         return redirect(request.redirect_uri, params, request_id)
+    return request
+
+
+def show_consent(emulator: Emulator, form: Form, request_id: str) -> Response:
+    """GET: render the consent page, or explain why not."""
+    request = checked(emulator, form, request_id)
+    if isinstance(request, Response):
+        return request
     user = form.get("stripe_user")
     prefill = (
         {k: v for k, v in user.items() if isinstance(v, str) and k in PREFILL_KEYS}

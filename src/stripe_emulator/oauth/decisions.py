@@ -6,13 +6,7 @@ from typing import TYPE_CHECKING
 
 from stripe_emulator.forms import Form
 from stripe_emulator.http_types import Response
-from stripe_emulator.oauth.authorize import (
-    DENIED,
-    PREFILL_KEYS,
-    PageError,
-    _redirect_error,
-    validate,
-)
+from stripe_emulator.oauth.authorize import DENIED, PREFILL_KEYS, checked
 from stripe_emulator.oauth.notify import announce_application
 from stripe_emulator.oauth.pages import error_page
 from stripe_emulator.oauth.responses import html_response, redirect
@@ -27,15 +21,9 @@ DEAUTHORIZED = "account.application.deauthorized"
 
 def decide(emulator: Emulator, form: Form, request_id: str) -> Response:
     """POST: allow (connect the chosen or a new account, redirect with a code) or deny."""
-    try:
-        request = validate(emulator, form)
-    except PageError as problem:
-        return html_response(400, error_page(str(problem)), request_id)
-    failure = _redirect_error(request)
-    if failure is not None:
-        error, description = failure
-        params = {"error": error, "error_description": description, "state": request.state}
-        return redirect(request.redirect_uri, params, request_id)
+    request = checked(emulator, form, request_id)
+    if isinstance(request, Response):
+        return request
     decision = form.get("decision")
     if decision == "deny":
         params = {"error": "access_denied", "error_description": DENIED, "state": request.state}
