@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -84,14 +85,21 @@ def test_demo_from_start_to_dashboard(
         usable_after = time.monotonic() - started
         shoot(page, "4-dashboard")
         shown = int(tile.get_attribute("data-value") or "-1")
-        day = page.locator("#mrr-tile").get_attribute("data-date")
+        day = page.locator("#mrr-tile").get_attribute("data-date") or ""
         cookies = {c["name"]: c["value"] for c in page.context.cookies()}
         api = httpx.get(
             f"{url}/api/v1/accounts/{largest}/metrics",
-            params={"start": day, "end": day, "interval": "day"},
+            # The series covers (start, end]: the day before, to the tile's day.
+            params={
+                "start": str(date.fromisoformat(day) - timedelta(days=1)),
+                "end": day,
+                "interval": "day",
+            },
             cookies=cookies,
-        ).json()
-        assert shown == api["series"][-1]["mrr"]
+        )
+        assert api.status_code == 200, api.text
+        assert api.json()["series"][-1]["date"] == day
+        assert shown == api.json()["series"][-1]["mrr"]
         assert shown > 0
         record_property("demo_ready_seconds", round(ready_after, 1))
         record_property("demo_usable_seconds", round(usable_after, 1))
