@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -89,11 +88,12 @@ def test_demo_from_start_to_dashboard(
         cookies = {c["name"]: c["value"] for c in page.context.cookies()}
         api = httpx.get(
             f"{url}/api/v1/accounts/{largest}/metrics",
-            # The series covers (start, end]: the day before, to the tile's day.
+            # The query the dashboard itself made, from its pickers.
             params={
-                "start": str(date.fromisoformat(day) - timedelta(days=1)),
-                "end": day,
-                "interval": "day",
+                "start": page.input_value("#pick-start"),
+                "end": page.input_value("#pick-end"),
+                "interval": page.input_value("#pick-interval"),
+                "preset": page.input_value("#pick-preset"),
             },
             cookies=cookies,
         )
