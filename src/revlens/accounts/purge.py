@@ -49,7 +49,9 @@ def disconnect_and_purge(
     for table in account_tables():
         result = session.execute(delete(table).where(table.c[ACCOUNT_COLUMN] == account_id))
         counts[table.name] = int(result.rowcount or 0)  # type: ignore[attr-defined]
-    if not was_connected and not any(counts.values()):
+    if not was_connected:
+        # Already purged: only strays that raced the first purge (a late webhook) went now;
+        # the first purge's record stands, so a second one is not written.
         session.flush()
         return None
     record = DeletionRecord(

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from revlens.mirror.ingest import receive
+from revlens.accounts.service import get_account
+from revlens.mirror.ingest import event_account, receive
 from revlens.stripe_api.webhooks import WebhookRejected, verify_webhook
 from revlens.tasks.jobs import apply_event_job
 from revlens.web.deps import DatabaseDep, QueueDep, SettingsDep
@@ -42,6 +43,9 @@ async def stripe_webhook(
 
     def store() -> tuple[str, bool]:
         with database.unit_of_work() as session:
+            account = get_account(session, event_account(event))
+            if account is not None and not account.is_connected:
+                return "", False  # a disconnected workspace keeps nothing, late events included
             return receive(session, event)
 
     account_id, new = await run_in_threadpool(store)
