@@ -16,17 +16,17 @@ WEB_FRAMEWORKS = ("fastapi", "starlette", "uvicorn", "jinja2")
 DATABASE_LAYER = ("sqlalchemy", "alembic", "psycopg", "revlens.db")
 
 
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(SRC).with_suffix("").parts)
+def _module_name(path: Path, root: Path = SRC) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
 
 
-def _imports(path: Path) -> Iterator[str]:
+def _imports(path: Path, root: Path = SRC) -> Iterator[str]:
     """Yield every module an import statement in the file names, relative ones resolved."""
     tree = ast.parse(path.read_text(), filename=str(path))
-    package = _module_name(path).split(".")
+    package = _module_name(path, root).split(".")
     if path.name != "__init__.py":
         package.pop()
     for node in ast.walk(tree):
@@ -35,9 +35,11 @@ def _imports(path: Path) -> Iterator[str]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package[: len(package) - node.level + 1]
-                yield ".".join([*base, node.module] if node.module else base)
+                module = ".".join([*base, node.module] if node.module else base)
             else:
-                yield node.module or ""
+                module = node.module or ""
+            # `from revlens import stripe_api` imports the submodule, not only `revlens`.
+            yield from (f"{module}.{alias.name}" for alias in node.names if alias.name != "*")
 
 
 def _within(module: str, packages: tuple[str, ...]) -> bool:
@@ -106,9 +108,28 @@ def test_each_rule_catches_what_it_forbids(importer: str, imported: str, broken:
     assert (_broken_rule(importer, imported) is not None) is broken
 
 
-def test_a_relative_import_is_resolved(tmp_path: Path) -> None:
-    module = SRC / "revlens" / "web" / "routes" / "health.py"
-    assert "revlens.web.deps" in set(_imports(module))
+def test_relative_imports_are_resolved(tmp_path: Path) -> None:
+    package = tmp_path / "revlens" / "web" / "routes"
+    package.mkdir(parents=True)
+    module = package / "health.py"
+    module.write_text("from . import pages\nfrom ..deps import x\nfrom ... import stripe_api\n")
+    init = package / "__init__.py"
+    init.write_text("from .pages import y\n")
+    assert set(_imports(module, tmp_path)) == {
+        "revlens.web.routes.pages",
+        "revlens.web.deps.x",
+        "revlens.stripe_api",
+    }
+    assert set(_imports(init, tmp_path)) == {"revlens.web.routes.pages.y"}
+
+
+def test_a_submodule_imported_by_name_is_caught(tmp_path: Path) -> None:
+    package = tmp_path / "revlens" / "analytics"
+    package.mkdir(parents=True)
+    module = package / "mrr.py"
+    module.write_text("from revlens import db\n")
+    rules = {_broken_rule("revlens.analytics.mrr", m) for m in _imports(module, tmp_path)}
+    assert "revlens.analytics is pure: no database layer, no stripe" in rules
 
 
 def test_importing_everything_builds_nothing(tmp_path: Path) -> None:
