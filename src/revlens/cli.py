@@ -204,6 +204,43 @@ def webhooks_setup(config: ConfigOption = None) -> None:
 DEMO_WEIGHTS = (85, 10, 5)
 
 
+def _seed_demo(folder: Path, state: Path, *, customers: int, months: int) -> bool:
+    """Seed the demo's three businesses into `state`; False if the person interrupted it."""
+    import time
+
+    from stripe_emulator.scenario.run import ScenarioOptions
+    from stripe_emulator.scenario.run import run as seed_scenario
+
+    console.print(f"seeding three businesses: {customers} customers, {months} months …")
+    # Seeded into a side file, renamed when complete: an interrupted seeding starts over.
+    partial = folder / "emulator.db.partial"
+    for leftover in folder.glob("emulator.db.partial*"):
+        leftover.unlink()
+    try:
+        summary = seed_scenario(
+            ScenarioOptions(
+                accounts=3,
+                customers=customers,
+                months=months,
+                seed=7,
+                end=int(time.time()) // 86400 * 86400,
+                truth=folder / "truth.json",
+                state=str(partial),
+                weights=DEMO_WEIGHTS,
+            )
+        )
+    except KeyboardInterrupt:
+        console.print("seeding interrupted; the next run starts it again")
+        return False
+    for suffix in ("-wal", "-shm"):  # SQLite's side files, if the store left any
+        side = folder / f"emulator.db.partial{suffix}"
+        if side.exists():
+            side.rename(folder / f"emulator.db{suffix}")
+    partial.rename(state)
+    console.print(f"seeded in {summary['seconds']} s")
+    return True
+
+
 @app.command()
 def demo(
     *,
@@ -229,7 +266,6 @@ def demo(
     """Run revlens end to end on a seeded Stripe emulator: open the URL it prints."""
     import contextlib
     import shutil
-    import time
 
     import uvicorn
 
@@ -238,8 +274,6 @@ def demo(
     from revlens.web.app import create_app
     from stripe_emulator.config import EmulatorConfig
     from stripe_emulator.scenario.activity import Activity
-    from stripe_emulator.scenario.run import ScenarioOptions
-    from stripe_emulator.scenario.run import run as seed_scenario
     from stripe_emulator.scenario.wire import Api
     from stripe_emulator.server import EmulatorServer
 
@@ -249,34 +283,8 @@ def demo(
     folder.mkdir(parents=True, exist_ok=True)
     console.print(f"demo data in {folder}")
     state = folder / "emulator.db"
-    if not state.exists():
-        console.print(f"seeding three businesses: {customers} customers, {months} months …")
-        # Seeded into a side file, renamed when complete: an interrupted seeding starts over.
-        partial = folder / "emulator.db.partial"
-        for leftover in folder.glob("emulator.db.partial*"):
-            leftover.unlink()
-        try:
-            summary = seed_scenario(
-                ScenarioOptions(
-                    accounts=3,
-                    customers=customers,
-                    months=months,
-                    seed=7,
-                    end=int(time.time()) // 86400 * 86400,
-                    truth=folder / "truth.json",
-                    state=str(partial),
-                    weights=DEMO_WEIGHTS,
-                )
-            )
-        except KeyboardInterrupt:
-            console.print("seeding interrupted; the next run starts it again")
-            return
-        for suffix in ("-wal", "-shm"):  # SQLite's side files, if the store left any
-            side = folder / f"emulator.db.partial{suffix}"
-            if side.exists():
-                side.rename(folder / f"emulator.db{suffix}")
-        partial.rename(state)
-        console.print(f"seeded in {summary['seconds']} s")
+    if not state.exists() and not _seed_demo(folder, state, customers=customers, months=months):
+        return
     callback = f"http://{host}:{port}/oauth/callback"
     config = EmulatorConfig(
         host=host,
@@ -298,15 +306,21 @@ def demo(
             demo_setup.worker_process(environ, folder / "worker.log"),
             demo_setup.live_activity(activity.step, every=activity_every, log=lambda _: None),
         ):
+            # Listening before the URL is printed: a browser that opens it at once is queued
+            # in the backlog instead of refused while uvicorn starts.
+            listener = demo_setup.listen(host, port)
             console.print(f"Stripe emulator on {emulator.url}; revlens on http://{host}:{port}")
             console.print(f"open http://{host}:{port} and connect one of the three businesses")
-            with contextlib.suppress(KeyboardInterrupt):
-                uvicorn.run(
+            server = uvicorn.Server(
+                uvicorn.Config(
                     create_app(settings, database=database),
                     host=host,
                     port=port,
                     log_level="warning",
                 )
+            )
+            with contextlib.suppress(KeyboardInterrupt), listener:
+                server.run(sockets=[listener])
         api.close()
     console.print("demo stopped")
 

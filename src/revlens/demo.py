@@ -7,6 +7,7 @@ plain values and callables, so this module knows revlens and nothing else.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -17,11 +18,28 @@ from pathlib import Path
 from revlens.config import Settings, load_settings
 from revlens.db import migrate
 from revlens.db.session import Database
+from revlens.errors import StartupError
 from revlens.stripe_api.client import StripeClients
 from revlens.subprocess_runner import revlens_process
 from revlens.webhooks.service import setup_endpoints
 
 WORKER_THREADS = 4
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket for the web app, or a one-line error if the port is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise StartupError(
+            f"cannot serve on {host}:{port}: {exc.strerror}; choose another --port"
+        ) from exc
+    return sock
 
 
 @dataclass(frozen=True)
