@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,18 @@ def require_service(name: str, variable: str) -> str:
     if os.environ.get("CI"):
         pytest.fail(f"{message} (CI must run every test)")
     _skipped_services.add(f"{name} ({variable})")
+    pytest.skip(message)
+
+
+def require_tool(name: str) -> str:
+    """Return the path of a program on PATH, or skip (developer machine) / fail (CI) without it."""
+    found = shutil.which(name)
+    if found:
+        return found
+    message = f"{name} is not installed: install it to run these tests"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message} (CI must run every test)")
+    _skipped_services.add(name)
     pytest.skip(message)
 
 
