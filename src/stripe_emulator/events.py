@@ -42,6 +42,7 @@ CRUD_EVENTS: dict[str, tuple[str, frozenset[str]]] = {
     "refund": ("refund", frozenset({"created", "updated"})),
     "setup_intent": ("setup_intent", frozenset({"created"})),
     "subscription": ("customer.subscription", frozenset({"created", "updated", "deleted"})),
+    "tax_id": ("customer.tax_id", frozenset({"created", "deleted"})),
     "tax_rate": ("tax_rate", frozenset({"created", "updated"})),
     "test_helpers.test_clock": ("test_helpers.test_clock", frozenset({"created", "deleted"})),
 }

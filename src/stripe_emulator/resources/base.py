@@ -22,6 +22,8 @@ Build = Callable[["Ctx", JsonObject, str], JsonObject]
 Update = Callable[["Ctx", JsonObject, JsonObject], JsonObject]
 Hook = Callable[["Ctx", JsonObject], None]
 Render = Callable[["Ctx", JsonObject], JsonObject]
+# Computes an includable field that is not stored (customer `subscriptions`), when asked for.
+Include = Callable[["Ctx", JsonObject, str], Any]
 
 
 def _no_slots(_obj: JsonObject) -> Sequence[str | None]:
@@ -78,6 +80,8 @@ class Resource:
     render: Render | None = None
     # Fields stored but only returned when expanded (e.g. price `tiers`).
     includable: tuple[str, ...] = ()
+    # When set, includable fields are computed on demand instead of stored.
+    include: Include | None = None
     after_write: Hook | None = None
 
     @property

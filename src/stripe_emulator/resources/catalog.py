@@ -27,6 +27,7 @@ from stripe_emulator.resources import (
     setup_intents,
     subscription_items,
     subscriptions,
+    tax_ids,
     tax_rates,
     test_clocks,
     webhook_endpoints,
@@ -35,7 +36,17 @@ from stripe_emulator.resources import (
 if TYPE_CHECKING:
     from stripe_emulator.emulator import Emulator
 
-MODULES = (accounts, customers, products, prices, plans, coupons, promotion_codes, tax_rates)
+MODULES = (
+    accounts,
+    customers,
+    tax_ids,
+    products,
+    prices,
+    plans,
+    coupons,
+    promotion_codes,
+    tax_rates,
+)
 
 # Payments, billing and events, served by the same generic machinery.
 PAYMENT_MODULES = (

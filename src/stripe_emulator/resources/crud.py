@@ -36,13 +36,16 @@ def present(ctx: Ctx, resource: Resource, obj: JsonObject, expand: list[str]) ->
     """Render composed fields, then apply expansions, for a response."""
     if resource.render is not None:
         obj = resource.render(ctx, obj)
+    wanted = {path.split(".", 1)[0] for path in expand} if resource.includable else set()
+    if resource.include is not None:
+        for name in resource.includable:
+            if name in wanted:
+                obj[name] = resource.include(ctx, obj, name)
     if expand:
         expand_object(ctx, obj, expand)
-    if resource.includable:
-        wanted = {path.split(".", 1)[0] for path in expand}
-        for name in resource.includable:
-            if name not in wanted:
-                obj.pop(name, None)
+    for name in resource.includable:
+        if name not in wanted:
+            obj.pop(name, None)
     return obj
 
 
@@ -202,7 +205,9 @@ def _list_handler(resource: Resource, url: str) -> Handler:
     def list_(ctx: Ctx) -> JsonObject | RawJson:
         params = ctx.coerce(params_spec)
         expand = ctx.expand_paths()
-        fast = not expand and resource.render is None and not resource.includable
+        # Stored objects hold no computed (`include`) fields, only stored includable ones.
+        hidden = resource.includable and resource.include is None
+        fast = not expand and resource.render is None and not hidden
         page = fetch_page(ctx, resource, params, read_ahead=fast)
         if fast:
             return raw_list(url, page.rows, page.has_more)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator.errors import ApiError
+from stripe_emulator.errors import ApiError, resource_missing
+from stripe_emulator.lists import CREATED, PAGINATION, fetch_page, list_envelope, parse_limit
 from stripe_emulator.params import Arr, Enum, Int, Obj, Str
 from stripe_emulator.resources.base import JsonObject, ListFilter, Resource
 from stripe_emulator.resources.crud import load, save
@@ -18,6 +19,8 @@ from stripe_emulator.resources.shapes import (
     merge_metadata,
     missing_reference,
 )
+from stripe_emulator.resources.tax_ids import CREATE as TAX_ID_CREATE
+from stripe_emulator.resources.tax_ids import add_tax_id
 from stripe_emulator.store import Condition
 
 if TYPE_CHECKING:
@@ -75,9 +78,7 @@ CREATE = Obj(
         **COMMON,
         "payment_method": Str(),
         "test_clock": Str(),
-        "tax_id_data": Arr(
-            item=Obj(fields={"type": Str(), "value": Str()}, required=("type", "value"))
-        ),
+        "tax_id_data": Arr(item=TAX_ID_CREATE),
     }
 )
 UPDATE = Obj(fields={**COMMON, "default_source": Str()})
@@ -145,6 +146,8 @@ def build(ctx: Ctx, params: JsonObject, object_id: str) -> JsonObject:
     apply_simple(obj, params, PLAIN)
     obj["balance"] = obj["balance"] or 0
     _apply_discount(ctx, obj, params)
+    for tax_id in params.get("tax_id_data") or []:
+        add_tax_id(ctx, object_id, tax_id)
     return obj
 
 
@@ -204,6 +207,54 @@ def _discount_from_promotion_code(ctx: Ctx, obj: JsonObject, code_id: str) -> Js
     return make_discount(ctx, coupon, customer=obj["id"], promotion_code=code_id)
 
 
+def include(ctx: Ctx, obj: JsonObject, name: str) -> JsonObject:
+    """Compose `sources`, `subscriptions` or `tax_ids`, which Stripe returns only when expanded."""
+    if name == "tax_ids":
+        from stripe_emulator.resources.tax_ids import tax_ids_list
+
+        return tax_ids_list(ctx, obj["id"])
+    if name == "subscriptions":
+        return _subscriptions(ctx, obj["id"], {})
+    # Sources and cards predate PaymentMethods; the emulator attaches none.
+    return list_envelope(f"/v1/customers/{obj['id']}/sources", [], has_more=False)
+
+
+def _subscriptions(ctx: Ctx, customer: str, params: JsonObject) -> JsonObject:
+    """The customer's current subscriptions (canceled ones only when `status` asks for them)."""
+    from stripe_emulator.resources.subscriptions import SUBSCRIPTION
+
+    assert SUBSCRIPTION.render is not None
+    render = SUBSCRIPTION.render
+    page = fetch_page(ctx, SUBSCRIPTION, {**params, "customer": customer})
+    data = [render(ctx, row.load()) for row in page.rows]
+    return list_envelope(f"/v1/customers/{customer}/subscriptions", data, page.has_more)
+
+
+def _existing(ctx: Ctx) -> str:
+    customer = ctx.path_params["id"]
+    row = ctx.store.get(ctx.scope, "customer", customer)
+    if row is None or row.deleted:
+        raise resource_missing("customer", customer, param="customer")
+    return customer
+
+
+def list_subscriptions(ctx: Ctx) -> JsonObject:
+    """`GET /v1/customers/{id}/subscriptions`: that customer's subscriptions, paged."""
+    from stripe_emulator.resources.subscriptions import SUBSCRIPTION
+
+    params = ctx.coerce(
+        Obj(fields={**PAGINATION, **CREATED, "status": SUBSCRIPTION.list_filters["status"].spec})
+    )
+    return _subscriptions(ctx, _existing(ctx), params)
+
+
+def list_sources(ctx: Ctx) -> JsonObject:
+    """`GET /v1/customers/{id}/sources`: always empty (no legacy sources are emulated)."""
+    params = ctx.coerce(Obj(fields={**PAGINATION, "object": Str()}))
+    parse_limit(params.get("limit"))
+    return list_envelope(f"/v1/customers/{_existing(ctx)}/sources", [], has_more=False)
+
+
 CUSTOMER = Resource(
     object="customer",
     path="/v1/customers",
@@ -230,6 +281,8 @@ CUSTOMER = Resource(
         "test_clock": "test_helpers.test_clock",
         "invoice_settings.default_payment_method": "payment_method",
     },
+    includable=("sources", "subscriptions", "tax_ids"),
+    include=include,
 )
 
 
@@ -254,4 +307,6 @@ def delete_discount(ctx: Ctx) -> JsonObject:
 def register(emulator: Emulator) -> None:
     """Add customers and their discount endpoint."""
     emulator.add_resource(CUSTOMER)
+    emulator.router.add("GET", "/v1/customers/{id}/subscriptions", list_subscriptions)
+    emulator.router.add("GET", "/v1/customers/{id}/sources", list_sources)
     emulator.router.add("DELETE", "/v1/customers/{id}/discount", delete_discount)
