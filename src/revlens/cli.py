@@ -200,6 +200,57 @@ def webhooks_setup(config: ConfigOption = None) -> None:
         console.print(f"  replaced {stripe_id} (its secret was unknown)")
 
 
+billing_app = typer.Typer(help="Charging for revlens: plans and prices.", no_args_is_help=True)
+app.add_typer(billing_app, name="billing")
+
+
+@billing_app.command("setup")
+def billing_setup(config: ConfigOption = None) -> None:
+    """Create (or find) a product and recurring price per paid plan in revlens' own account."""
+    from revlens.billing.service import setup_prices
+    from revlens.stripe_api.client import StripeClients
+
+    settings = _settings(config)
+    if not settings.billing.enabled:
+        raise RevlensError("no plan is configured: add [billing.plans.KEY] tables to revlens.toml")
+    database = _database(settings)
+    migrations.check_schema(database.engine)
+    for line in setup_prices(database, StripeClients(settings), settings.billing):
+        console.print(f"  {line.plan}: {line.action} {line.price_id}")
+    database.dispose()
+
+
+@billing_app.command("fee-subscription")
+def billing_fee_subscription(
+    account: Annotated[str, typer.Argument(help="The connected account (acct_…).")],
+    customer: Annotated[str, typer.Option(help="The connected account's customer (cus_…).")],
+    price: Annotated[str, typer.Option(help="The connected account's price (price_…).")],
+    percent: Annotated[str, typer.Option(help="application_fee_percent, e.g. 10 or 2.5.")],
+    config: ConfigOption = None,
+) -> None:
+    """Subscribe a connected account's customer with an application fee (read_write only)."""
+    from revlens.billing.fees import create_fee_subscription
+    from revlens.stripe_api.client import StripeClients
+
+    settings = _settings(config)
+    database = _database(settings)
+    migrations.check_schema(database.engine)
+    created = create_fee_subscription(
+        database,
+        StripeClients(settings),
+        settings,
+        account_id=account,
+        customer=customer,
+        price=price,
+        application_fee_percent=percent,
+    )
+    console.print(
+        f"{created['id']} on {account}: {created['status']}, "
+        f"application_fee_percent {created['application_fee_percent']}"
+    )
+    database.dispose()
+
+
 # The largest business has over 2,000 of the demo's 2,400 customers.
 DEMO_WEIGHTS = (85, 10, 5)
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from revlens.billing.plans import BillingConfig, PlanError, parse_billing
 from revlens.errors import ConfigError
 
 ENV_PREFIX = "REVLENS_"
@@ -27,6 +28,7 @@ MIN_SECRET_LENGTH = 32
 OAUTH_CALLBACK_PATH = "/oauth/callback"
 # revlens.toml sections whose keys become settings with a prefix.
 BRANDING_SECTION = "branding"
+BILLING_SECTION = "billing"
 CONNECT_SECTION = "connect"
 CONNECT_KEYS = {
     "client_id": "stripe_client_id",
@@ -71,6 +73,8 @@ class Settings(BaseModel):
     branding_icon_url: str | None = None
     branding_primary_color: str = Field(default="#4f46e5", pattern=r"^#[0-9a-fA-F]{6}$")
     branding_support_url: str | None = None
+    # Plans revlens charges for ([billing] in revlens.toml); none means billing is off.
+    billing: BillingConfig = BillingConfig()
 
     @field_validator("database_url")
     @classmethod
@@ -284,6 +288,7 @@ def _flatten(data: dict[str, Any], config_file: Path, environ: Mapping[str, str]
     flat: dict[str, Any] = {}
     branding = data.pop(BRANDING_SECTION, {})
     connect = data.pop(CONNECT_SECTION, {})
+    flat.update(_billing(data.pop(BILLING_SECTION, None), config_file))
     for key in data:
         if key not in Settings.model_fields:
             raise ConfigError(f"{config_file}: {key}", _unknown(key, Settings.model_fields))
@@ -311,9 +316,23 @@ def _flatten(data: dict[str, Any], config_file: Path, environ: Mapping[str, str]
     return flat
 
 
+def _billing(raw: object, config_file: Path) -> dict[str, BillingConfig]:
+    """Return the [billing] section as the `billing` setting (nothing when it is absent)."""
+    if raw is None:
+        return {}
+    try:
+        return {"billing": parse_billing(raw)}
+    except PlanError as error:
+        raise ConfigError(f"{config_file}: {error.where}", error.problem) from None
+
+
 def _read_environment(environ: Mapping[str, str]) -> dict[str, str]:
     values: dict[str, str] = {}
-    names = {ENV_PREFIX + field.upper(): field for field in Settings.model_fields}
+    names = {
+        ENV_PREFIX + field.upper(): field
+        for field in Settings.model_fields
+        if field != BILLING_SECTION  # plans are tables: revlens.toml only
+    }
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or name == CONFIG_FILE_VARIABLE:
             continue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from revlens.analytics.days import SeriesInterval, add_months_to_day
@@ -60,6 +60,17 @@ def parse_currency(value: str | None) -> str | None:
     if len(value) != 3 or not value.isalpha():
         raise BadParameter(f"currency must be a three-letter ISO code, not {value!r}")
     return value.lower()
+
+
+def limit_history(checked: Query, earliest: date | None) -> Query:
+    """Start the query no earlier than `earliest` (the plan's history depth), if it is set."""
+    if earliest is None or checked.start >= earliest:
+        return checked
+    if checked.end <= earliest:
+        raise BadParameter(
+            f"this plan shows history from {earliest} on: end must be after {earliest}"
+        )
+    return replace(checked, start=earliest)
 
 
 def today() -> date:

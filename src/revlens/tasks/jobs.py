@@ -20,8 +20,9 @@ from revlens.mirror.reconcile import reconcile_account
 from revlens.mirror.sync import account_status, begin_account_backfill
 from revlens.stripe_api import errors as stripe_api_errors
 from revlens.stripe_api.errors import Verdict
-from revlens.stripe_api.fetch import StripeUnavailable
+from revlens.stripe_api.fetch import PLATFORM, StripeUnavailable
 from revlens.system.service import record_heartbeat
+from revlens.tasks.billing_jobs import apply_billing_events
 from revlens.tasks.context import JobContext
 from revlens.tasks.registry import job, periodic
 
@@ -126,6 +127,8 @@ def backfill_page(context: JobContext, *, range_id: int, rank: int = 0) -> int:
 @job(name="apply_event", priority=EVENT_PRIORITY)
 def apply_event_job(context: JobContext, *, account_id: str, event_id: str) -> bool:
     """Apply a stored webhook event to the mirror (idempotent)."""
+    if account_id == PLATFORM:  # revlens' own account: its subscriptions decide access
+        apply_billing_events(context, event_ids=[event_id])
     applied = process_event(
         context.database,
         context.fetcher,

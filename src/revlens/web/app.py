@@ -18,6 +18,7 @@ from revlens.tasks.queue import Queue, make_queue
 from revlens.web.rendering import message
 from revlens.web.routes import (
     admin,
+    billing,
     connect,
     health,
     metrics,
@@ -51,6 +52,8 @@ def create_app(
     app.state.database = database
     app.state.queue = queue
     app.state.templates = make_templates(settings)
+    app.state.templates.env.globals["billing_banner"] = billing.banner
+    app.state.templates.env.globals["billing_enabled"] = lambda: settings.billing.enabled
     app.state.clients = StripeClients(settings) if settings.stripe_secret_key else None
     app.add_middleware(
         SessionMiddleware,
@@ -61,7 +64,7 @@ def create_app(
         https_only=settings.is_production,
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (health, pages, connect, workspace, admin, webhooks, sync, metrics):
+    for module in (health, pages, connect, workspace, admin, webhooks, sync, metrics, billing):
         app.include_router(module.router)
     app.add_exception_handler(HTTPException, _http_error)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -9,6 +10,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from revlens.accounts.models import ConnectedAccount
 from revlens.accounts.service import deletion_records, list_accounts
+from revlens.billing.fees import FeesUnavailable, platform_fees
+from revlens.billing.overview import customer_rows
+from revlens.stripe_api.errors import StripeError
 from revlens.web.deps import AdminApi, DatabaseDep, SettingsDep, TemplatesDep, is_admin_token
 from revlens.web.rendering import render
 from revlens.web.sessions import ADMIN, check_csrf
@@ -53,14 +57,35 @@ def accounts_api(database: DatabaseDep) -> dict[str, Any]:
 
 
 @router.get("/admin", response_class=HTMLResponse, include_in_schema=False)
-def admin_page(request: Request, templates: TemplatesDep, database: DatabaseDep) -> HTMLResponse:
+def admin_page(
+    request: Request, templates: TemplatesDep, database: DatabaseDep, settings: SettingsDep
+) -> HTMLResponse:
     """Show the operator view, or the sign-in form."""
     if request.session.get(ADMIN) is not True:
         return render(templates, request, "admin_login.html")
     with database.read() as session:
         accounts = list_accounts(session)
         records = deletion_records(session)
-    return render(templates, request, "admin.html", accounts=accounts, deletions=records)
+        payers = customer_rows(session, settings.billing, now=int(time.time()))
+    fees: list[Any] = []
+    fees_reason: str | None = None
+    try:
+        if request.app.state.clients is None:
+            raise FeesUnavailable("revlens is not configured to reach Stripe.")
+        fees = platform_fees(settings, request.app.state.clients)
+    except (FeesUnavailable, StripeError) as error:
+        fees_reason = str(error)
+    return render(
+        templates,
+        request,
+        "admin.html",
+        accounts=accounts,
+        deletions=records,
+        billing_enabled=settings.billing.enabled,
+        payers=payers,
+        fees=fees,
+        fees_reason=fees_reason,
+    )
 
 
 @router.post("/admin/login", include_in_schema=False, response_model=None)

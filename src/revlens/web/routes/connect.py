@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from revlens.accounts.oauth_state import StateProblem, StateRefused
 from revlens.accounts.onboarding import begin_connection, complete_connection
+from revlens.billing.entitlements import NotEntitled
+from revlens.billing.linking import after_connect, check_can_connect
 from revlens.stripe_api.oauth import OAuthFailed
 from revlens.tasks.jobs import sync_account
 from revlens.web.deps import ClientsDep, DatabaseDep, QueueDep, SettingsDep, TemplatesDep
 from revlens.web.rendering import message
-from revlens.web.sessions import browser_id, check_csrf, sign_in
+from revlens.web.sessions import browser_id, check_csrf, sign_in, signed_in_account
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,6 +48,16 @@ async def connect(
 ) -> RedirectResponse:
     """Send the browser to Stripe's consent page with a fresh state bound to it."""
     check_csrf(request, csrf_token)
+    try:
+        await run_in_threadpool(
+            check_can_connect,
+            database,
+            settings.billing,
+            signed_in=signed_in_account(request),
+            now=int(time.time()),
+        )
+    except NotEntitled as refused:
+        raise HTTPException(403, str(refused)) from None
     url = await run_in_threadpool(
         begin_connection,
         database,
@@ -63,6 +77,7 @@ async def callback(
     clients: ClientsDep,
     templates: TemplatesDep,
     queue: QueueDep,
+    settings: SettingsDep,
 ) -> HTMLResponse | RedirectResponse:
     """Finish the Connect flow and sign the browser in to the connected account's workspace."""
     query = request.query_params
@@ -119,6 +134,17 @@ async def callback(
             status=400,
             retry=True,
         )
+    previous = signed_in_account(request)
     sign_in(request, account.id)
     await run_in_threadpool(queue.enqueue, sync_account, account_id=account.id)
-    return RedirectResponse(f"/accounts/{account.id}", status_code=303)
+    landing, notice = await run_in_threadpool(
+        after_connect,
+        database,
+        settings.billing,
+        account_id=account.id,
+        signed_in=previous,
+        now=int(time.time()),
+    )
+    if notice:
+        landing += "?" + urlencode({"notice": notice})
+    return RedirectResponse(landing, status_code=303)

@@ -7,8 +7,10 @@ nobody learns which accounts exist; a bearer token that is no key at all is a 40
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -16,6 +18,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from revlens.accounts.service import get_account
+from revlens.billing.entitlements import NotEntitled, earliest_day, entitlements, require_feature
 from revlens.db.types import utcnow
 from revlens.metrics import export, queries
 from revlens.metrics.api_keys import (
@@ -25,7 +28,7 @@ from revlens.metrics.api_keys import (
     revoke_api_key,
 )
 from revlens.metrics.cache import MetricsCache
-from revlens.metrics.params import BadParameter, parse_preset
+from revlens.metrics.params import BadParameter, limit_history, parse_preset, today
 from revlens.metrics.params import query as make_query
 from revlens.metrics.service import request_preset
 from revlens.tasks.jobs import recompute_metrics
@@ -49,6 +52,7 @@ def _reader(account: str, request: Request, database: DatabaseDep, settings: Set
     """Return the account whose metrics the caller may read (see the module's docstring)."""
     header = request.headers.get("authorization")
     allowed = False
+    by_key = admin = False
     with database.unit_of_work() as session:
         if header is not None:
             scheme, _, token = header.partition(" ")
@@ -56,21 +60,43 @@ def _reader(account: str, request: Request, database: DatabaseDep, settings: Set
             if scheme.lower() != "bearer" or not token:
                 raise HTTPException(401, "Send `Authorization: Bearer <API key>`.")
             if is_admin_token(settings, token):
-                allowed = True
+                allowed = admin = True
             else:
                 owner = account_of_token(session, token=token, now=utcnow())
                 if owner is None:
                     raise HTTPException(401, "This API key is not valid (revoked or mistyped).")
-                allowed = owner == account
+                allowed = by_key = owner == account
         else:
             allowed = signed_in_account(request) == account
         found = get_account(session, account) if allowed else None
     if found is None or not found.is_connected:
         raise HTTPException(404, NOT_FOUND)
+    if settings.billing.enabled and not admin:  # plans gate people, never the operator
+        with database.read() as session:
+            access = entitlements(
+                session, billing=settings.billing, account_id=account, now=int(time.time())
+            )
+        try:
+            if by_key:
+                require_feature(access, "api")
+            if request.query_params.get("format") == "csv":
+                require_feature(access, "csv_export")
+        except NotEntitled as refused:
+            raise HTTPException(403, str(refused)) from None
+        request.state.history_from = earliest_day(access, today())
     return account
 
 
 ReaderDep = Annotated[str, Depends(_reader)]
+
+
+def _history_from(request: Request, account: ReaderDep) -> date | None:
+    """The first day the caller's plan shows (None: all history)."""
+    earliest: date | None = getattr(request.state, "history_from", None)
+    return earliest
+
+
+HistoryDep = Annotated[date | None, Depends(_history_from)]
 
 
 def _cache(request: Request) -> MetricsCache:
@@ -135,6 +161,7 @@ def _run(
 def metrics_series(
     *,
     account: ReaderDep,
+    history_from: HistoryDep,
     database: DatabaseDep,
     queue: QueueDep,
     cache: CacheDep,
@@ -151,6 +178,7 @@ def metrics_series(
         checked = make_query(
             start=start, end=end, interval=interval, preset=preset, currency=currency
         )
+        checked = limit_history(checked, history_from)
         with database.read() as session:
             report = queries.series(session, account_id=account, query=checked, cache=cache)
         document = export.series_document(report)
@@ -163,6 +191,7 @@ def metrics_series(
 def mrr_movements(
     *,
     account: ReaderDep,
+    history_from: HistoryDep,
     database: DatabaseDep,
     queue: QueueDep,
     start: Start = None,
@@ -175,6 +204,7 @@ def mrr_movements(
 
     def work() -> Response:
         checked = make_query(start=start, end=end, preset=preset, currency=currency)
+        checked = limit_history(checked, history_from)
         with database.read() as session:
             rows = queries.movements(session, account_id=account, query=checked)
         document = {
@@ -249,6 +279,7 @@ def customer_mrr(
 def cohort_table(
     *,
     account: ReaderDep,
+    history_from: HistoryDep,
     database: DatabaseDep,
     queue: QueueDep,
     cache: CacheDep,
@@ -265,6 +296,7 @@ def cohort_table(
         checked = make_query(
             start=start, end=end, interval=interval, preset=preset, currency=currency
         )
+        checked = limit_history(checked, history_from)
         with database.read() as session:
             chosen, found = queries.cohort_table(
                 session, account_id=account, query=checked, cache=cache

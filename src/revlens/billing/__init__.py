@@ -1,0 +1,1 @@
+"""Charging for revlens itself: plans, subscriptions in its own account, entitlements."""

@@ -1,0 +1,33 @@
+"""Billing in the event jobs: revlens' own-account events also keep subscription states current."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from revlens.billing.events import apply_stored_event
+from revlens.stripe_api import platform_billing
+from revlens.stripe_api.errors import StripeError
+from revlens.tasks.context import JobContext
+
+log = logging.getLogger(__name__)
+
+
+def apply_billing_events(context: JobContext, *, event_ids: list[str]) -> int:
+    """Apply stored platform events to the billing state (re-reading subscriptions); count them.
+
+    Idempotent, so events the mirror had already applied are applied again without harm.
+    """
+
+    def refetch(subscription_id: str) -> tuple[dict[str, Any], int]:
+        return platform_billing.retrieve_subscription(context.clients, subscription_id)
+
+    applied = 0
+    for event_id in event_ids:
+        try:
+            applied += apply_stored_event(context.database, event_id=event_id, refetch=refetch)
+        except StripeError as error:
+            # Stripe unreachable: the event's own state (newer-than guarded) is the best known.
+            log.warning("billing event %s applied without a re-read: %s", event_id, error)
+            applied += apply_stored_event(context.database, event_id=event_id, refetch=None)
+    return applied
