@@ -76,7 +76,10 @@ def object_id(value: Any) -> str | None:
 
 def _resolve(value: Any, lookup: Mapping[str, JSON]) -> JSON | None:
     if isinstance(value, Mapping):
-        return value
+        # The catalog's copy is complete: an embedded price lacks its tiers, for one.
+        key = value.get("id")
+        found = lookup.get(key) if isinstance(key, str) else None
+        return found if found is not None else value
     if isinstance(value, str):
         return lookup.get(value)
     return None

@@ -215,7 +215,9 @@ class _Fold:
         """Lay one observation over the state."""
         if kind == "state":
             self.status, self.discounts = payload.status, payload.discounts
-            self.items = {item.id: item for item in payload.items}
+            shown = {item.id: item for item in payload.items}
+            # A capped `items` list (has_more) shows some items: the others stay as they were.
+            self.items = {**self.items, **shown} if payload.truncated else shown
         elif kind == "status":
             self.status = payload
         elif kind == "items":

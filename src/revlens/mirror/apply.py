@@ -35,6 +35,29 @@ def is_lossy(object_type: ObjectType, obj: dict[str, Any]) -> bool:
     return False
 
 
+def leaves_out_parts(session: Session, account_id: str, obj: dict[str, Any]) -> bool:
+    """Whether the payload leaves out what only a re-fetch shows.
+
+    A tiered price's tiers (never in event payloads), or a subscription's discounts named by id
+    that the mirror does not hold.
+    """
+    if obj.get("object") in ("price", "plan"):
+        return obj.get("billing_scheme") == "tiered" and not obj.get("tiers")
+    if obj.get("object") != "subscription":
+        return False
+    ids = {d for d in obj.get("discounts") or () if isinstance(d, str)}
+    if not ids:
+        return False
+    known = session.scalars(
+        select(MirroredObject.stripe_id).where(
+            MirroredObject.account_id == account_id,
+            MirroredObject.object_type == "discount",
+            MirroredObject.stripe_id.in_(sorted(ids)),
+        )
+    )
+    return bool(ids - set(known))
+
+
 def _stored(session: Session, account_id: str, obj: dict[str, Any]) -> MirroredObject | None:
     return session.scalars(
         select(MirroredObject).where(
@@ -74,7 +97,8 @@ def apply_event(
     tie = stored is not None and stored.source_ts == created and not ordered
     final = stored is not None and stored.status in object_type.final_statuses
     refetched = False
-    wanted = not deleted and (tie or is_lossy(object_type, obj)) and not final
+    lossy = is_lossy(object_type, obj) or leaves_out_parts(session, account_id, obj)
+    wanted = not deleted and (tie or lossy) and not final
     if wanted and refetch is not None and object_type.retrieve_path:
         obj, created = refetch(object_type.retrieve_path.format(id=obj["id"]))
         deleted = bool(obj.get("deleted"))

@@ -98,7 +98,29 @@ def upsert_objects(session: Session, observations: Sequence[Observed]) -> int:
     # RETURNING counts what was written: rowcount is not reported for many rows on psycopg.
     rows = [_row(observed) for observed in latest.values()]
     result = session.execute(statement.returning(table.c.id), rows)
-    return len(result.all())
+    written = len(result.all())
+    embedded = [found for observed in latest.values() for found in _embedded(observed)]
+    if embedded:
+        upsert_objects(session, embedded)  # rows of their own, not counted as the page's
+    return written
+
+
+def _embedded(observed: Observed) -> list[Observed]:
+    """Return the expanded discounts a subscription carries, each to be kept as its own row.
+
+    Events and invoices name discounts by id only, and a removed discount leaves the
+    subscription: its own row keeps what history needs (coupon, start, end).
+    """
+    obj = observed.obj
+    if obj.get("object") != "subscription" or observed.deleted:
+        return []
+    found = [d for d in obj.get("discounts") or () if isinstance(d, dict) and "id" in d]
+    for item in (obj.get("items") or {}).get("data") or ():
+        found += [d for d in item.get("discounts") or () if isinstance(d, dict) and "id" in d]
+    return [
+        Observed(observed.account_id, {**discount, "object": "discount"}, observed.source_ts)
+        for discount in found
+    ]
 
 
 def record_event(session: Session, *, account_id: str, event: dict[str, Any], source: str) -> bool:

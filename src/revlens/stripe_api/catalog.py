@@ -50,21 +50,28 @@ class ObjectType:
 
 ITEMS = Child("items", "/v1/subscription_items", (("subscription", "{id}"),))
 LINES = Child("lines", "/v1/invoices/{id}/lines")
+TIERS = ("expand[]", "data.tiers")
 
 OBJECT_TYPES: dict[str, ObjectType] = {
     t.name: t
     for t in (
         ObjectType("customer", frozenset({"customer.deleted"}), retrieve_path="/v1/customers/{id}"),
         ObjectType("product", frozenset({"product.deleted"}), retrieve_path="/v1/products/{id}"),
-        ObjectType("price", frozenset({"price.deleted"}), retrieve_path="/v1/prices/{id}"),
-        ObjectType("plan", frozenset({"plan.deleted"}), retrieve_path="/v1/plans/{id}"),
+        # Tiers are left out unless asked for (`expand`), here and in the lists.
+        ObjectType(
+            "price", frozenset({"price.deleted"}), retrieve_path="/v1/prices/{id}?expand[]=tiers"
+        ),
+        ObjectType(
+            "plan", frozenset({"plan.deleted"}), retrieve_path="/v1/plans/{id}?expand[]=tiers"
+        ),
         ObjectType("coupon", frozenset({"coupon.deleted"}), retrieve_path="/v1/coupons/{id}"),
         ObjectType("promotion_code", retrieve_path="/v1/promotion_codes/{id}"),
         ObjectType("tax_rate", retrieve_path="/v1/tax_rates/{id}"),
         ObjectType(
             "subscription",
             children=(ITEMS,),
-            retrieve_path="/v1/subscriptions/{id}",
+            # Payloads name their discounts by id only: read them whole when re-fetching.
+            retrieve_path="/v1/subscriptions/{id}?expand[]=discounts",
             final_statuses=frozenset({"canceled", "incomplete_expired"}),
         ),
         ObjectType(
@@ -83,20 +90,28 @@ OBJECT_TYPES: dict[str, ObjectType] = {
         ObjectType("payment_intent", retrieve_path="/v1/payment_intents/{id}"),
         ObjectType("balance_transaction", retrieve_path="/v1/balance_transactions/{id}"),
         ObjectType("application_fee", retrieve_path="/v1/application_fees/{id}"),
+        # Never listed nor fetched by id: expanded from subscriptions, or from discount events.
+        ObjectType("discount"),
     )
 }
 
 STREAMS: tuple[Stream, ...] = (
     Stream("customers", "customer", "/v1/customers"),
     Stream("products", "product", "/v1/products"),
-    Stream("prices_active", "price", "/v1/prices", (("active", "true"),)),
-    Stream("prices_inactive", "price", "/v1/prices", (("active", "false"),)),
-    Stream("plans_active", "plan", "/v1/plans", (("active", "true"),)),
-    Stream("plans_inactive", "plan", "/v1/plans", (("active", "false"),)),
+    Stream("prices_active", "price", "/v1/prices", (("active", "true"), TIERS)),
+    Stream("prices_inactive", "price", "/v1/prices", (("active", "false"), TIERS)),
+    Stream("plans_active", "plan", "/v1/plans", (("active", "true"), TIERS)),
+    Stream("plans_inactive", "plan", "/v1/plans", (("active", "false"), TIERS)),
     Stream("coupons", "coupon", "/v1/coupons"),
     Stream("promotion_codes", "promotion_code", "/v1/promotion_codes"),
     Stream("tax_rates", "tax_rate", "/v1/tax_rates"),
-    Stream("subscriptions", "subscription", "/v1/subscriptions", (("status", "all"),), (ITEMS,)),
+    Stream(
+        "subscriptions",
+        "subscription",
+        "/v1/subscriptions",
+        (("status", "all"), ("expand[]", "data.discounts")),
+        (ITEMS,),
+    ),
     Stream("invoices", "invoice", "/v1/invoices", children=(LINES,)),
     Stream("invoiceitems", "invoiceitem", "/v1/invoiceitems", created_field="date"),
     Stream("charges", "charge", "/v1/charges"),
