@@ -4,7 +4,8 @@
 MRR of a customer at the end of a UTC day is read at the day's last second: each subscription
 is in the state of its last timeline entry at or before that instant. Only `active` and
 `past_due` subscriptions count; metered prices and `once` discounts never change MRR; a
-`repeating` discount applies while the instant is before its `end`. Arithmetic is exact
+`repeating` discount applies while the instant is before its `end` (preset `stripe`: only
+`forever` discounts count). Arithmetic is exact
 (`Fraction`); each customer's total is rounded once, half away from zero.
 """
 
@@ -17,6 +18,8 @@ from typing import Any
 JsonObject = dict[str, Any]
 DAY = 86400
 COUNTING = ("active", "past_due")
+# The coupon durations that reduce MRR, per preset the ground truth can check (metrics.md §5).
+DURATIONS = {"standard": frozenset({"forever", "repeating"}), "stripe": frozenset({"forever"})}
 # Months per interval unit (metrics.md §2: F = 365/12 for day, 52/12 for week).
 PER_MONTH = {
     "day": Fraction(365, 12),
@@ -81,6 +84,8 @@ def subscription_mrr(
     prices: Mapping[str, JsonObject],
     coupons: Mapping[str, JsonObject],
     instant: int,
+    *,
+    durations: frozenset[str] = DURATIONS["standard"],
 ) -> Fraction:
     """Return one subscription's exact MRR in the given state at `instant`."""
     if state["status"] not in COUNTING:
@@ -95,7 +100,7 @@ def subscription_mrr(
         total += monthly(period_amount(price, item["quantity"]), price)
     for discount in state["discounts"]:
         coupon = coupons[discount["coupon"]]
-        if coupon["duration"] == "once":
+        if coupon["duration"] not in durations:
             continue
         if coupon["duration"] == "repeating" and not instant < discount["end"]:
             continue
@@ -124,8 +129,9 @@ def days(truth: JsonObject) -> Iterator[int]:
         day += DAY
 
 
-def customer_mrr(truth: JsonObject) -> dict[str, dict[int, int]]:
+def customer_mrr(truth: JsonObject, preset: str = "standard") -> dict[str, dict[int, int]]:
     """Return every customer's MRR (minor units of its account currency) at each day's end."""
+    durations = DURATIONS[preset]
     result: dict[str, dict[int, int]] = {}
     for account in truth["accounts"]:
         prices, coupons = account["prices"], account["coupons"]
@@ -137,7 +143,9 @@ def customer_mrr(truth: JsonObject) -> dict[str, dict[int, int]]:
                 for sub in customer["subscriptions"]:
                     state = state_at(sub["timeline"], instant)
                     if state is not None:
-                        exact += subscription_mrr(state, sub["currency"], prices, coupons, instant)
+                        exact += subscription_mrr(
+                            state, sub["currency"], prices, coupons, instant, durations=durations
+                        )
                 series[day] = round_half_away(exact)
             result[customer["id"]] = series
     return result
