@@ -16,7 +16,6 @@ import itsdangerous
 import pytest
 import stripe
 from sqlalchemy import func, select
-from tests.live_server import live_server
 
 from revlens.accounts.service import Grant, record_connection
 from revlens.billing.entitlements import Access, entitlements
@@ -31,9 +30,10 @@ from revlens.stripe_api.client import StripeClients
 from revlens.stripe_api.webhooks import sign_payload
 from revlens.tasks.queue import Queue, make_queue
 from revlens.web.app import create_app
-from revlens.web.sessions import ACCOUNT, CSRF, SESSION_COOKIE
+from revlens.web.sessions import ACCOUNT, ADMIN, CSRF, SESSION_COOKIE
 from stripe_emulator.config import EmulatorConfig
 from stripe_emulator.server import EmulatorServer
+from tests.live_server import live_server
 
 DAY = 86400
 WEBHOOK_SECRET = "whsec_test_billing_secret_0123456789"
@@ -174,9 +174,16 @@ class Platform:
 
     def sign_in(self, account: str) -> str:
         """Sign the test client in to a workspace; return the session's CSRF token."""
+        return self._session({ACCOUNT: account})
+
+    def sign_in_operator(self) -> str:
+        """Sign the test client in to the operator view; return the CSRF token."""
+        return self._session({ADMIN: True})
+
+    def _session(self, values: dict[str, Any]) -> str:
         token = secrets.token_urlsafe(16)
         signer = itsdangerous.TimestampSigner(self.settings.secret_key.get_secret_value())
-        data = json.dumps({ACCOUNT: account, CSRF: token}).encode()
+        data = json.dumps({**values, CSRF: token}).encode()
         self.client.cookies.set(SESSION_COOKIE, signer.sign(b64encode(data)).decode())
         return token
 
@@ -215,13 +222,23 @@ def build_platform(
     database.dispose()
 
 
-@pytest.fixture
-def platform(fresh_database_url: str, tmp_path: Path) -> Iterator[Platform]:
-    """A fresh emulator (clock frozen at a known instant) and revlens with the test plans."""
+def _platform(database_url: str, tmp_path: Path, scope: str) -> Iterator[Platform]:
     config = EmulatorConfig(control=True, now=1_767_225_600)  # 2026-01-01 00:00 UTC
     with EmulatorServer(config) as emulator:
         control = httpx.post(
             f"{emulator.url}/_emulator/clock/advance", json={"by": 0, "freeze": True}
         )
         assert control.status_code == 200, control.text
-        yield from build_platform(emulator, fresh_database_url, tmp_path / "data")
+        yield from build_platform(emulator, database_url, tmp_path / "data", scope=scope)
+
+
+@pytest.fixture
+def platform(fresh_database_url: str, tmp_path: Path) -> Iterator[Platform]:
+    """A fresh emulator (clock frozen at a known instant) and revlens with the test plans."""
+    yield from _platform(fresh_database_url, tmp_path, "read_only")
+
+
+@pytest.fixture
+def write_platform(fresh_database_url: str, tmp_path: Path) -> Iterator[Platform]:
+    """The same with a read_write Connect application (application fees are possible)."""
+    yield from _platform(fresh_database_url, tmp_path, "read_write")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from tests.billing.conftest import DAY, Platform
 
 from revlens.billing.models import BillingAccount, BillingSubscription, PlanPrice
 from revlens.billing.service import (
@@ -15,6 +14,7 @@ from revlens.billing.service import (
     subscribe,
 )
 from revlens.stripe_api.platform_billing import PaymentDeclined
+from tests.billing.conftest import DAY, Platform
 
 
 def _subscription(platform: Platform, stripe_id: str) -> BillingSubscription:

@@ -105,7 +105,7 @@ class BillingConfig:
 
 
 def _hint(name: str, known: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
+    close = [k for k in known if k.startswith(name)] or difflib.get_close_matches(name, known, n=1)
     return f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(known)})"
 
 
