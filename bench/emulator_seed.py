@@ -1,21 +1,24 @@
 """Benchmark: seed a scenario (default 10,000 customers over 24 months) and time it.
 
-The generator drives the emulator over HTTP and its clock control API, exactly as
-`python -m stripe_emulator seed` does: by default with the emulator in this process (a state
-file in a temporary folder), or with `--subprocess` as its own process
-(`python -m stripe_emulator --control --now START --seed S --state FILE`, driven as `seed --url`
-drives it). Prints one JSON line: wall seconds, the events the history holds, and events
-generated per wall second.
+The generator drives the emulator through its API and clock control API, exactly as
+`python -m stripe_emulator seed` does: by default with the emulator in this process, requests
+handed to its application without a socket (a state file in a temporary folder); with
+`--http` served on a port in this process and driven over HTTP; or with `--subprocess` as its
+own process (`python -m stripe_emulator --control --now START --seed S --state FILE`, driven
+as `seed --url` drives it). Prints one JSON line: wall and CPU seconds, the events the history
+holds, and events generated per wall second.
 
     .venv/bin/python bench/emulator_seed.py [--customers N] [--months K] [--accounts A]
-        [--seed S] [--subprocess] [--profile FILE]
+        [--seed S] [--http | --subprocess] [--profile FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import re
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -39,11 +42,13 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--subprocess", action="store_true", help="run the emulator apart")
+    parser.add_argument("--http", action="store_true", help="serve it on a port in this process")
     parser.add_argument("--profile", default=None, help="write a cProfile dump here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         state = Path(folder) / "state.db"
         started = time.perf_counter()
+        cpu_started = _cpu_seconds()
         server = _start_emulator(args, state) if args.subprocess else None
         options = ScenarioOptions(
             accounts=args.accounts,
@@ -54,6 +59,7 @@ def main() -> None:
             truth=Path(folder) / "truth.json",
             url=None if server is None else server[1],
             state=str(state) if server is None else None,
+            http=args.http,
         )
         try:
             if args.profile:
@@ -67,6 +73,7 @@ def main() -> None:
                 server[0].terminate()
                 server[0].wait(timeout=30)
         seconds = time.perf_counter() - started
+        cpu_seconds = _cpu_seconds() - cpu_started
         with sqlite3.connect(state) as db:
             summary["events"] = db.execute(
                 "SELECT COUNT(*) FROM objects WHERE type='event'"
@@ -82,11 +89,22 @@ def main() -> None:
                 "subscriptions": summary["subscriptions"],
                 "events": events,
                 "seconds": round(seconds, 2),
+                "cpu_seconds": round(cpu_seconds, 2),
                 "events_per_second": round(events / seconds, 1),
+                "events_per_cpu_second": round(events / cpu_seconds, 1),
                 "simulated_days": summary["simulated_seconds"] // 86400,
+                "transport": "subprocess" if args.subprocess else "http" if args.http else "local",
+                # Other work on the machine stretches wall time: say how busy it was.
+                "load_average_1m": os.getloadavg()[0],
             }
         ).decode()
     )
+
+
+def _cpu_seconds() -> float:
+    """Return the CPU time of this process and its finished children (a --subprocess emulator)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def _start_emulator(args: argparse.Namespace, state: Path) -> tuple[subprocess.Popen[str], str]:

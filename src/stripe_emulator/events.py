@@ -132,12 +132,16 @@ def emit(
     previous: JsonObject | None = None,
     scope: Scope | None = None,
 ) -> JsonObject:
-    """Record an event of `type_` carrying `obj` as it is now, and hand it to the listeners."""
+    """Record an event of `type_` carrying `obj` as it is now, and hand it to the listeners.
+
+    The event's `data` holds the objects already serialised (`orjson.Fragment`).
+    """
     scope = scope or ctx.scope
     emulator = ctx.emulator
-    data: JsonObject = {"object": snapshot(obj)}
+    # Serialised now, so later changes to `obj` cannot leak into the event: a copy for free.
+    data: JsonObject = {"object": orjson.Fragment(orjson.dumps(obj))}
     if previous is not None:
-        data["previous_attributes"] = snapshot(previous)
+        data["previous_attributes"] = orjson.Fragment(orjson.dumps(previous))
     idempotency_key = ctx.request.header("idempotency-key") if ctx.request_id else None
     event: JsonObject = {
         "id": ctx.new_id("evt", 24),

@@ -11,6 +11,14 @@ _ALPHABET = string.ascii_letters + string.digits
 _UPPER = string.ascii_uppercase + string.digits
 
 
+def _byte_table(alphabet: str) -> bytes:
+    """Map each byte value to a character of `alphabet` (as evenly as 256 allows)."""
+    return bytes(ord(alphabet[value % len(alphabet)]) for value in range(256))
+
+
+_TABLES = {_ALPHABET: _byte_table(_ALPHABET), _UPPER: _byte_table(_UPPER)}
+
+
 class IdGenerator:
     """Makes `prefix_random` ids; a seed makes the sequence reproducible across runs."""
 
@@ -19,11 +27,11 @@ class IdGenerator:
         self._rng: random.Random | None = random.Random(seed) if seed is not None else None
 
     def _choose(self, alphabet: str, length: int) -> str:
+        # Random bytes mapped through a table: one C call per id instead of one per character.
         if self._rng is None:
-            return "".join(secrets.choice(alphabet) for _ in range(length))
+            return secrets.token_bytes(length).translate(_TABLES[alphabet]).decode()
         with self._lock:
-            # One `choices` call draws a whole id: several times faster than per-character picks.
-            return "".join(self._rng.choices(alphabet, k=length))
+            return self._rng.randbytes(length).translate(_TABLES[alphabet]).decode()
 
     def make(self, prefix: str, length: int = 14) -> str:
         """Return a new id such as `cus_Ab3…` with `length` random characters."""

@@ -2,6 +2,10 @@
 
 One table holds all objects as JSON with a few promoted columns (`k1`..`k4`) that list filters
 use. `seq` is the insertion order, so objects created in the same second keep a stable order.
+
+Reads are cached in memory (`read_cache.py`): rows by id, written through by every write, and
+list pages until a write touches their (account, livemode, type). This connection is the only
+writer, so only a rollback can make them stale, and a rollback drops them.
 """
 
 from __future__ import annotations
@@ -15,9 +19,17 @@ from typing import Any, NamedTuple
 
 import orjson
 
-SLOTS = ("k1", "k2", "k3", "k4")
+from stripe_emulator.list_sql import list_query
+from stripe_emulator.read_cache import ReadCache
+
 # Told (scope, type, object, deleted) after each object write, inside its transaction.
 WriteListener = Callable[["Scope", str, dict[str, Any], bool], None]
+# Told after a rollback undid writes the listener may have mirrored.
+RollbackListener = Callable[[], None]
+_INSERT = (
+    "INSERT INTO objects (account, livemode, type, id, created, deleted,"
+    " k1, k2, k3, k4, data) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -110,15 +122,21 @@ class Store:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         if self.path != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            # The state must survive the process, not a power cut: no fsync (a long seeding
+            # otherwise waits on the disk at every WAL checkpoint).
+            self._db.execute("PRAGMA synchronous=OFF")
             # Reading list pages through a bounded memory map halves query time; the bound
             # keeps the resident size of a large state file in check.
             self._db.execute("PRAGMA mmap_size=268435456")
+        # 64 MiB of page cache instead of 2: the index pages of a long history stay in memory.
+        self._db.execute("PRAGMA cache_size=-65536")
         self._db.executescript(_SCHEMA)
         # Bumped on every write to an (account, livemode, type); read-ahead pages check it.
         self._generations: dict[tuple[str, bool, str], int] = {}
         # The billing engine derives its schedule from writes of the types it watches.
         self.write_listeners: list[WriteListener] = []
+        self.rollback_listeners: list[RollbackListener] = []
+        self._cache = ReadCache()
 
     def generation(self, scope: Scope, type_: str) -> int:
         """Return how many writes touched this scope and type since start."""
@@ -155,11 +173,36 @@ class Store:
                 yield self
             except BaseException:
                 self._db.execute("ROLLBACK")
+                self._rolled_back()
                 raise
             else:
                 self._db.execute("COMMIT")
             finally:
                 self._depth = 0
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Run the block inside the open transaction; an exception undoes only its writes."""
+        with self._lock:
+            if not self._depth:
+                raise RuntimeError("a savepoint needs an open transaction")
+            self._db.execute("SAVEPOINT block")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK TO block")
+                self._db.execute("RELEASE block")
+                self._rolled_back()
+                raise
+            self._db.execute("RELEASE block")
+
+    def _rolled_back(self) -> None:
+        self._cache.clear()
+        # Caches elsewhere compare generations: move every one on so none matches again.
+        for key in self._generations:
+            self._generations[key] += 1
+        for listener in self.rollback_listeners:
+            listener()
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
@@ -176,20 +219,17 @@ class Store:
     ) -> None:
         """Store a new object; its id must be unused in this scope and type."""
         padded = (list(slots) + [None] * 4)[:4]
+        data = orjson.dumps(obj)
+        object_id, created = obj["id"], obj["created"]
         with self._lock:
             self._bump(scope, type_)
-            self._db.execute(
-                "INSERT INTO objects (account, livemode, type, id, created, deleted,"
-                " k1, k2, k3, k4, data) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
-                (
-                    scope.account,
-                    scope.livemode,
-                    type_,
-                    obj["id"],
-                    obj["created"],
-                    *padded,
-                    orjson.dumps(obj),
-                ),
+            cursor = self._db.execute(
+                _INSERT,
+                (scope.account, scope.livemode, type_, object_id, created, *padded, data),
+            )
+            self._cache.put_row(
+                (scope.account, scope.livemode, type_, object_id),
+                Row(object_id, created, cursor.lastrowid or 0, False, data),
             )
             for listener in self.write_listeners:
                 listener(scope, type_, obj, False)
@@ -212,17 +252,15 @@ class Store:
         ]
         with self._lock:
             self._bump(scope, type_)
-            self._db.executemany(
-                "INSERT INTO objects (account, livemode, type, id, created, deleted,"
-                " k1, k2, k3, k4, data) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
-                params,
-            )
+            self._db.executemany(_INSERT, params)
             for listener in self.write_listeners:
                 for obj, _slots in rows:
                     listener(scope, type_, obj, False)
 
     def exists(self, scope: Scope, type_: str, object_id: str) -> bool:
         """Tell whether an object (deleted or not) has this id."""
+        if self._cache.row((scope.account, scope.livemode, type_, object_id)) is not None:
+            return True
         rows = self._query(
             "SELECT 1 FROM objects WHERE account=? AND livemode=? AND type=? AND id=?",
             (scope.account, scope.livemode, type_, object_id),
@@ -231,14 +269,21 @@ class Store:
 
     def get(self, scope: Scope, type_: str, object_id: str) -> Row | None:
         """Return the stored row for an id, including deleted ones."""
-        rows = self._query(
-            "SELECT id, created, seq, deleted, data FROM objects"
-            " WHERE account=? AND livemode=? AND type=? AND id=?",
-            (scope.account, scope.livemode, type_, object_id),
-        )
-        return (
-            Row(rows[0][0], rows[0][1], rows[0][2], bool(rows[0][3]), rows[0][4]) if rows else None
-        )
+        key = (scope.account, scope.livemode, type_, object_id)
+        with self._lock:
+            row = self._cache.row(key)
+            if row is not None:
+                return row
+            rows = self._db.execute(
+                "SELECT id, created, seq, deleted, data FROM objects"
+                " WHERE account=? AND livemode=? AND type=? AND id=?",
+                key,
+            ).fetchall()
+            if not rows:
+                return None
+            row = Row(rows[0][0], rows[0][1], rows[0][2], bool(rows[0][3]), rows[0][4])
+            self._cache.put_row(key, row)
+            return row
 
     def update(
         self,
@@ -251,21 +296,16 @@ class Store:
     ) -> None:
         """Replace a stored object (same id) and its promoted columns."""
         padded = (list(slots) + [None] * 4)[:4]
+        data = orjson.dumps(obj)
+        key = (scope.account, scope.livemode, type_, obj["id"])
         with self._lock:
             self._bump(scope, type_)
             self._db.execute(
                 "UPDATE objects SET data=?, deleted=?, k1=?, k2=?, k3=?, k4=?"
                 " WHERE account=? AND livemode=? AND type=? AND id=?",
-                (
-                    orjson.dumps(obj),
-                    deleted,
-                    *padded,
-                    scope.account,
-                    scope.livemode,
-                    type_,
-                    obj["id"],
-                ),
+                (data, deleted, *padded, *key),
             )
+            self._cache.rewrite_row(key, data, deleted)
             for listener in self.write_listeners:
                 listener(scope, type_, obj, deleted)
 
@@ -282,55 +322,27 @@ class Store:
         ids: Sequence[str] | None = None,
     ) -> Page:
         """Return up to `limit` live rows newest first, after/before a (created, seq) cursor."""
-        where = ["account=?", "livemode=?", "type=?", "deleted=0"]
-        args: list[Any] = [scope.account, scope.livemode, type_]
-        for condition in conditions:
-            values = tuple(value for value in condition.values if value is not None)
-            marks = ",".join("?" * len(values))
-            if condition.column.startswith("$."):
-                # Unindexed filters read the JSON; fine for the small catalog resources.
-                column, lead = "json_extract(CAST(data AS TEXT), ?)", [condition.column]
-            elif condition.column in SLOTS:
-                column, lead = condition.column, []
-            else:
-                raise ValueError(f"not a filter column: {condition.column}")
-            tests: list[str] = []
-            if values or not condition.values:
-                tests.append(f"{column} IN ({marks})")
-                args.extend([*lead, *values])
-            if len(values) < len(condition.values):
-                # A None value matches a missing or null field (e.g. no test clock).
-                tests.append(f"{column} IS NULL")
-                args.extend(lead)
-            where.append("(" + " OR ".join(tests) + ")")
-        if ids is not None:
-            where.append(f"id IN ({','.join('?' * len(ids))})")
-            args.extend(ids)
-        for op, sql in (("eq", "="), ("gt", ">"), ("gte", ">="), ("lt", "<"), ("lte", "<=")):
-            if created and op in created:
-                where.append(f"created {sql} ?")
-                args.append(created[op])
-        if after is not None:
-            where.append("(created, seq) < (?, ?)")
-            args.extend(after)
-        order = "DESC"
-        if before is not None:
-            where.append("(created, seq) > (?, ?)")
-            args.extend(before)
-            order = "ASC"
-        # Only constant fragments are joined here; every value is a bound parameter.
-        sql = (
-            "SELECT id, created, seq, deleted, data FROM objects WHERE "  # noqa: S608
-            + " AND ".join(where)
-            + f" ORDER BY created {order}, seq {order} LIMIT ?"
+        sql, args = list_query(
+            scope,
+            type_,
+            limit=limit,
+            conditions=conditions,
+            created=created,
+            after=after,
+            before=before,
+            ids=ids,
         )
-        args.append(limit + 1)
-        found = list(map(Row._make, self._query(sql, args)))
-        has_more = len(found) > limit
-        rows = found[:limit]
-        if before is not None:
-            rows.reverse()
-        return Page(rows, has_more)
+        with self._lock:
+            generation = self.generation(scope, type_)
+            cached = self._cache.page(sql, args, generation)
+            if cached is not None:
+                return Page(list(cached.rows), cached.has_more)
+            found = list(map(Row._make, self._db.execute(sql, args).fetchall()))
+            page = Page(found[:limit], len(found) > limit)
+            if before is not None:
+                page.rows.reverse()
+            self._cache.put_page(sql, args, generation, page)
+            return Page(list(page.rows), page.has_more)
 
     def count(self, scope: Scope, type_: str) -> int:
         """Count live objects of a type in a scope."""

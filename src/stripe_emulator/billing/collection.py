@@ -240,8 +240,10 @@ def mark_paid(ctx: Ctx, invoice: JsonObject, *, before: JsonObject | None = None
     if invoice["amount_due"] == 0:
         invoice["attempted"] = True
     save_invoice(ctx, invoice)
-    _emit(ctx, "invoice.paid", invoice, before)
-    _emit(ctx, "invoice.payment_succeeded", invoice, before)
+    current = shown(ctx, invoice)
+    previous = events.previous_attributes(before, current)
+    events.emit(ctx, "invoice.paid", current, previous=previous)
+    events.emit(ctx, "invoice.payment_succeeded", current, previous=previous)
     from stripe_emulator.billing.subscriptions import on_invoice_paid
 
     on_invoice_paid(ctx, invoice)

@@ -330,6 +330,7 @@ def recompute(ctx: Ctx, invoice: JsonObject) -> JsonObject:
     lines = lines_of(ctx, invoice["id"])
     subtotal = sum(line["amount"] for line in lines)
     discountable = [line for line in lines if line["discountable"] and line["amount"] > 0]
+    stored = [line["discount_amounts"] for line in lines]
     for line in lines:
         line["discount_amounts"] = []
     remaining = sum(line["amount"] for line in discountable)
@@ -347,8 +348,9 @@ def recompute(ctx: Ctx, invoice: JsonObject) -> JsonObject:
         _allocate(discountable, off, discount["id"])
         totals.append({"amount": off, "discount": discount["id"]})
         remaining -= off
-    for line in lines:
-        store_line(ctx, line)
+    for line, was in zip(lines, stored, strict=True):
+        if line["discount_amounts"] != was:
+            store_line(ctx, line)
     discount_total = sum(entry["amount"] for entry in totals)
     total = subtotal - discount_total
     invoice["subtotal"] = invoice["subtotal_excluding_tax"] = subtotal

@@ -96,14 +96,12 @@ class Engine:
         store = self._emulator.store
         ctx = system_ctx(self._emulator, entry.scope)
         ctx.frozen_time = frozen_time
-        store.execute("SAVEPOINT engine_job")
         try:
-            JOBS[entry.kind](ctx, entry.id, entry.due)
+            with store.savepoint():
+                JOBS[entry.kind](ctx, entry.id, entry.due)
         except Exception:
-            # A failing job must not stop the clock: undo its changes and skip it.
+            # A failing job must not stop the clock: its changes are undone; skip it.
             log.exception("billing engine: %s %s failed", entry.kind, entry.id)
-            store.execute("ROLLBACK TO engine_job")
-        store.execute("RELEASE engine_job")
         self.schedule.mark_done(entry)
 
     # ---- the ticker ------------------------------------------------------------------------

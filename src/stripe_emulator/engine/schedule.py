@@ -15,6 +15,10 @@ instant: running it marks it done, and only a write that moves the instant arms 
 | `retry` | invoice | `next_payment_attempt` while `open` |
 
 Entries carry the test clock the object follows (`""` for the emulator's own clock).
+
+Most writes leave an object's entries as they were (an invoice paid, a subscription saved with
+nothing due): a mirror of the table's (due, clock) per entry skips those statements. A rollback
+empties the mirror, and an entry the mirror does not know is written as before.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ EXPIRY = 23 * 3600
 ENDED = ("canceled", "incomplete_expired")
 SUBSCRIPTION_KINDS = ("renew", "cancel_at", "expire", "resume_collection", "trial_will_end")
 WATCHED = frozenset({"subscription", "subscription_item", "invoice"})
+MIRROR_SIZE = 200_000
+EntryKey = tuple[str, bool, str, str]  # account, livemode, kind, id
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schedule (
@@ -78,7 +84,10 @@ class Schedule:
             store.execute(statement)
         # A subscription's test clock never changes; item writes look it up here.
         self._clocks: dict[str, str] = {}
+        # What the table holds per entry: (due, clock), or None when it holds no such entry.
+        self._mirror: dict[EntryKey, tuple[int, str] | None] = {}
         store.write_listeners.append(self.observe)
+        store.rollback_listeners.append(self._mirror.clear)
         if fresh:
             self.rebuild()
 
@@ -149,13 +158,25 @@ class Schedule:
         return clock
 
     def _put(self, scope: Scope, kind: str, object_id: str, due: int, clock: str) -> None:
-        self._store.execute(_UPSERT, (scope.account, scope.livemode, kind, object_id, due, clock))
+        key = (scope.account, scope.livemode, kind, object_id)
+        if self._mirror.get(key) == (due, clock):
+            return  # the upsert would change nothing: same instant, so `done` stays too
+        self._store.execute(_UPSERT, (*key, due, clock))
+        self._remember(key, (due, clock))
 
     def _drop(self, scope: Scope, kind: str, object_id: str) -> None:
+        key = (scope.account, scope.livemode, kind, object_id)
+        if key in self._mirror and self._mirror[key] is None:
+            return
         self._store.execute(
-            "DELETE FROM schedule WHERE account=? AND livemode=? AND kind=? AND id=?",
-            (scope.account, scope.livemode, kind, object_id),
+            "DELETE FROM schedule WHERE account=? AND livemode=? AND kind=? AND id=?", key
         )
+        self._remember(key, None)
+
+    def _remember(self, key: EntryKey, value: tuple[int, str] | None) -> None:
+        if len(self._mirror) >= MIRROR_SIZE:
+            self._mirror.clear()
+        self._mirror[key] = value
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -190,3 +211,4 @@ class Schedule:
     def drop_clock(self, clock: str) -> None:
         """Forget every entry of a deleted test clock."""
         self._store.execute("DELETE FROM schedule WHERE clock=?", (clock,))
+        self._mirror.clear()

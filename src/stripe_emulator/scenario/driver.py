@@ -104,10 +104,10 @@ class Driver:
         args, catalog, account = step.args, player.catalog, player.catalog.account
         if player.customer is None:
             params: JsonObject = {"email": f"{player.truth.story}@example.test"}
-            if args.get("card"):
-                params["invoice_settings"] = {"default_payment_method": args["card"]}
             player.customer = self.api.call("POST", "/v1/customers", params, account)["id"]
             player.truth.id = player.customer
+            if args.get("card"):
+                self._attach_default(player, args["card"])
         keys, params = self._subscription_params(player, args)
         sub = self.api.call("POST", "/v1/subscriptions", params, account)
         now = step.at
@@ -266,11 +266,23 @@ class Driver:
             live.ended = True
 
     def _set_card(self, player: Player, step: Step) -> None:
+        self._attach_default(player, step.args["card"])
+
+    def _attach_default(self, player: Player, card: str) -> None:
+        """Save a test card on the customer and make it the default, as an integration does.
+
+        Naming the test token itself as the default would make every renewal charge a
+        fresh card (a new payment method and `payment_method.attached` per invoice).
+        """
+        account = player.catalog.account
+        method = self.api.call(
+            "POST", f"/v1/payment_methods/{card}/attach", {"customer": player.customer}, account
+        )
         self.api.call(
             "POST",
             f"/v1/customers/{player.customer}",
-            {"invoice_settings": {"default_payment_method": step.args["card"]}},
-            player.catalog.account,
+            {"invoice_settings": {"default_payment_method": method["id"]}},
+            account,
         )
 
     def _refund(self, player: Player, step: Step) -> None:

@@ -19,12 +19,15 @@ from typing import Any
 import orjson
 
 from stripe_emulator.billing.dunning import BillingSettings
+from stripe_emulator.config import EmulatorConfig
+from stripe_emulator.emulator import Emulator
 from stripe_emulator.resources.discounts import add_months
 from stripe_emulator.scenario.catalog import COUNTRIES, AccountCatalog
 from stripe_emulator.scenario.driver import Driver, Player
 from stripe_emulator.scenario.stories import DAY, MIX, Step, signup_time, tell
 from stripe_emulator.scenario.truth import FORMAT, CustomerTruth
-from stripe_emulator.scenario.wire import Api, ScenarioError
+from stripe_emulator.scenario.wire import Api, LocalTransport, ScenarioError
+from stripe_emulator.server import EmulatorServer
 
 JsonObject = dict[str, Any]
 BURST_DAYS = 3
@@ -45,6 +48,9 @@ class ScenarioOptions:
     truth: Path
     url: str | None = None
     state: str | None = None
+    # For the emulator `run` starts: serve it on a port and drive it over HTTP instead of
+    # handing requests to its application in this process (same pipeline, no socket).
+    http: bool = False
     # Relative sizes of the accounts (customers are dealt in this ratio); even when empty.
     weights: tuple[int, ...] = ()
 
@@ -64,19 +70,24 @@ def run(options: ScenarioOptions) -> JsonObject:
         raise ScenarioError("give one positive weight per account")
     started = time.perf_counter()
     start = add_months(options.end, -options.months)
-    server = None
-    url = options.url
-    if url is None:
-        from stripe_emulator.config import EmulatorConfig
-        from stripe_emulator.server import EmulatorServer
-
-        config = EmulatorConfig(
-            control=True, now=start - START_MARGIN_S, seed=options.seed, state_file=options.state
-        )
-        server = EmulatorServer(config).start()
-        url = server.url
-    api = Api(url)
+    owned: Emulator | EmulatorServer | None = None  # started here, closed here
+    api: Api | None = None
     try:
+        if options.url is not None:
+            api = Api(options.url)
+        else:
+            config = EmulatorConfig(
+                control=True,
+                now=start - START_MARGIN_S,
+                seed=options.seed,
+                state_file=options.state,
+            )
+            if options.http:
+                owned = EmulatorServer(config).start()
+                api = Api(owned.url)
+            else:
+                owned = Emulator(config)
+                api = Api(LocalTransport(owned))
         if api.now > start:
             raise ScenarioError(
                 f"the emulator's clock ({api.now}) is past the scenario's start ({start}); "
@@ -86,11 +97,14 @@ def run(options: ScenarioOptions) -> JsonObject:
         driver = Driver(api, options.end)
         truth = _play(driver, options, start)
         api.advance(options.end, freeze=options.url is None)
-        events = _count_events(server)
+        events = _count_events(owned)
     finally:
-        api.close()
-        if server is not None:
-            server.stop()
+        if api is not None:
+            api.close()
+        if isinstance(owned, EmulatorServer):
+            owned.stop()
+        elif owned is not None:
+            owned.close()
     options.truth.write_bytes(orjson.dumps(truth, option=orjson.OPT_SORT_KEYS))
     customers = [c for a in truth["accounts"] for c in a["customers"]]
     return {
@@ -178,9 +192,10 @@ def _truth(
     }
 
 
-def _count_events(server: Any) -> int | None:
+def _count_events(owned: Emulator | EmulatorServer | None) -> int | None:
     """Count stored events when the emulator runs in this process."""
-    if server is None:
+    if owned is None:
         return None
-    rows = server.emulator.store.execute("SELECT COUNT(*) FROM objects WHERE type='event'")
+    emulator = owned.emulator if isinstance(owned, EmulatorServer) else owned
+    rows = emulator.store.execute("SELECT COUNT(*) FROM objects WHERE type='event'")
     return int(rows[0][0])

@@ -1,14 +1,27 @@
-"""Talking to an emulator over HTTP: form-encoded API calls and the clock control API."""
+"""Talking to an emulator: form-encoded API calls and the clock control API.
+
+Two transports carry the same requests. `HttpTransport` talks to an emulator over HTTP (one
+running elsewhere, `seed --url`). `LocalTransport` hands each request to the emulator's own
+ASGI application in this thread: the same routing, authentication, validation, idempotency,
+handlers, events and webhooks as over HTTP, minus the socket and the server's event loop.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import socket
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, MutableMapping
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote
 
 import httpx
+import orjson
+
+if TYPE_CHECKING:
+    from stripe_emulator.emulator import Emulator
 
 JsonObject = dict[str, Any]
+Headers = dict[str, str]
 
 
 class ScenarioError(RuntimeError):
@@ -29,8 +42,29 @@ def encode(params: JsonObject, prefix: str | None = None) -> Iterator[tuple[str,
             yield name, str(value)
 
 
-class Api:
-    """An API and control client for one emulator."""
+def form_bytes(params: JsonObject | None) -> bytes:
+    """Return `params` as an `application/x-www-form-urlencoded` body (or query string)."""
+    return "&".join(
+        f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in encode(params or {})
+    ).encode()
+
+
+class Transport(Protocol):
+    """Carries one request to an emulator and returns (status, body)."""
+
+    def send(
+        self, method: str, path: str, *, query: bytes, body: bytes, headers: Headers
+    ) -> tuple[int, bytes]:
+        """Send a request; `body` is form-encoded for the API and JSON for the control API."""
+        ...
+
+    def close(self) -> None:
+        """Release what the transport holds."""
+        ...
+
+
+class HttpTransport:
+    """Requests over HTTP to an emulator at `url`."""
 
     def __init__(self, url: str) -> None:
         # Without TCP_NODELAY a request's body waits for the ACK of its headers (Nagle against
@@ -38,22 +72,81 @@ class Api:
         nodelay = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
         transport = httpx.HTTPTransport(socket_options=nodelay)
         self._http = httpx.Client(base_url=url, timeout=600, transport=transport)
-        platform = self.control("GET", "/_emulator/platform")
-        self.platform_account: str = platform["account_id"]
-        self._auth = {"Authorization": f"Bearer {platform['secret_key_test']}"}
-        self.now: int = int(platform["now"])
+
+    def send(
+        self, method: str, path: str, *, query: bytes, body: bytes, headers: Headers
+    ) -> tuple[int, bytes]:
+        """Send one request over the connection."""
+        url = f"{path}?{query.decode()}" if query else path
+        response = self._http.request(method, url, content=body or None, headers=headers)
+        return response.status_code, response.content
 
     def close(self) -> None:
         """Close the connection."""
         self._http.close()
 
+
+class LocalTransport:
+    """Requests handed to an emulator's ASGI application in this process and thread."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        from stripe_emulator.asgi import EmulatorApp
+
+        self.emulator = emulator
+        self._app = EmulatorApp(emulator)
+        # Handlers only await when fault injection delays a request; the loop serves that.
+        self._loop = asyncio.new_event_loop()
+
+    def send(
+        self, method: str, path: str, *, query: bytes, body: bytes, headers: Headers
+    ) -> tuple[int, bytes]:
+        """Run one request through the emulator's application."""
+        scope: MutableMapping[str, Any] = {
+            "type": "http",
+            "method": method,
+            "path": path,
+            "query_string": query,
+            "headers": [
+                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+            ],
+        }
+        sent: list[MutableMapping[str, Any]] = []
+
+        async def receive() -> MutableMapping[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            sent.append(message)
+
+        self._loop.run_until_complete(self._app(scope, receive, send))
+        status = int(sent[0]["status"])
+        return status, b"".join(m.get("body", b"") for m in sent[1:])
+
+    def close(self) -> None:
+        """Close the event loop (the emulator stays open: its owner closes it)."""
+        self._loop.close()
+
+
+class Api:
+    """An API and control client for one emulator, over HTTP (a URL) or a local transport."""
+
+    def __init__(self, target: str | Transport) -> None:
+        self.transport: Transport = HttpTransport(target) if isinstance(target, str) else target
+        platform = self.control("GET", "/_emulator/platform")
+        self.platform_account: str = platform["account_id"]
+        self._auth = {"authorization": f"Bearer {platform['secret_key_test']}"}
+        self.now: int = int(platform["now"])
+
+    def close(self) -> None:
+        """Close the transport."""
+        self.transport.close()
+
     def control(self, method: str, path: str, body: JsonObject | None = None) -> JsonObject:
         """Call the control API."""
-        response = self._http.request(method, path, json=body)
-        if response.status_code != 200:
-            raise ScenarioError(f"{method} {path}: {response.status_code} {response.text}")
-        answer: JsonObject = response.json()
-        return answer
+        content = b"" if body is None else orjson.dumps(body)
+        headers = {"content-type": "application/json"} if body is not None else {}
+        status, answer = self.transport.send(method, path, query=b"", body=content, headers=headers)
+        return _decoded(method, path, status, answer)
 
     def call(
         self, method: str, path: str, params: JsonObject | None = None, account: str | None = None
@@ -61,16 +154,18 @@ class Api:
         """Call the Stripe API as the platform, or on behalf of `account`."""
         headers = dict(self._auth)
         if account is not None:
-            headers["Stripe-Account"] = account
-        form = dict(encode(params or {}))
+            headers["stripe-account"] = account
+        form = form_bytes(params)
         if method == "GET":
-            response = self._http.get(path, params=form, headers=headers)
+            status, answer = self.transport.send(
+                method, path, query=form, body=b"", headers=headers
+            )
         else:
-            response = self._http.request(method, path, data=form, headers=headers)
-        if response.status_code != 200:
-            raise ScenarioError(f"{method} {path}: {response.status_code} {response.text}")
-        answer: JsonObject = response.json()
-        return answer
+            headers["content-type"] = "application/x-www-form-urlencoded"
+            status, answer = self.transport.send(
+                method, path, query=b"", body=form, headers=headers
+            )
+        return _decoded(method, path, status, answer)
 
     def advance(self, to: int, *, freeze: bool = True) -> None:
         """Move the emulator's clock to `to`, running what falls due."""
@@ -78,3 +173,10 @@ class Api:
             raise ScenarioError(f"cannot go back from {self.now} to {to}")
         self.control("POST", "/_emulator/clock/advance", {"to": to, "freeze": freeze})
         self.now = to
+
+
+def _decoded(method: str, path: str, status: int, answer: bytes) -> JsonObject:
+    if status != 200:
+        raise ScenarioError(f"{method} {path}: {status} {answer.decode(errors='replace')}")
+    decoded: JsonObject = orjson.loads(answer)
+    return decoded

@@ -1,0 +1,66 @@
+"""The store's read cache: rows by id and list pages by query, kept in step with its writes.
+
+A billing job reads the same few objects again and again (a subscription, its items and
+prices, an invoice and its lines, rendered once per event it emits). The store is the only
+writer of its database, so it can keep what it read: rows are written through on every write,
+and a list page is valid while the generation of its (account, livemode, type) is unchanged.
+A rollback clears everything. Both maps are bounded: when one is full it starts over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from stripe_emulator.store import Page, Row
+
+RowKey = tuple[str, bool, str, str]  # account, livemode, type, id
+MAX_ROWS = 50_000
+MAX_PAGES = 20_000
+# Written once and seldom read back: caching them would only evict the rows that are.
+UNCACHED = frozenset({"event"})
+
+
+class ReadCache:
+    """Rows by (account, livemode, type, id) and pages by (query, arguments, generation)."""
+
+    def __init__(self) -> None:
+        self._rows: dict[RowKey, Row] = {}
+        self._pages: dict[tuple[str, tuple[Any, ...]], tuple[int, Page]] = {}
+
+    def clear(self) -> None:
+        """Forget everything (after a rollback)."""
+        self._rows.clear()
+        self._pages.clear()
+
+    def row(self, key: RowKey) -> Row | None:
+        """Return the cached row of an id, or None when it is not cached."""
+        return self._rows.get(key)
+
+    def put_row(self, key: RowKey, row: Row) -> None:
+        """Remember a row just read or inserted."""
+        if key[2] in UNCACHED:
+            return
+        if len(self._rows) >= MAX_ROWS:
+            self._rows.clear()
+        self._rows[key] = row
+
+    def rewrite_row(self, key: RowKey, data: bytes, deleted: bool) -> None:
+        """Replace a cached row's content after an update (its `created` and `seq` stay)."""
+        row = self._rows.get(key)
+        if row is not None:
+            self._rows[key] = row._replace(data=data, deleted=deleted)
+
+    def page(self, sql: str, args: Sequence[Any], generation: int) -> Page | None:
+        """Return a cached page of this query if nothing of its type was written since."""
+        found = self._pages.get((sql, tuple(args)))
+        if found is None or found[0] != generation:
+            return None
+        return found[1]
+
+    def put_page(self, sql: str, args: Sequence[Any], generation: int, page: Page) -> None:
+        """Remember a page read at this generation of its type."""
+        if len(self._pages) >= MAX_PAGES:
+            self._pages.clear()
+        self._pages[(sql, tuple(args))] = (generation, page)
