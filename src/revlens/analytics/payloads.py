@@ -30,27 +30,90 @@ JSON = Mapping[str, Any]
 _CATALOG_KINDS = {"price": "prices", "plan": "prices", "coupon": "coupons", "discount": "discounts"}
 
 
+class _Embedded:
+    """The catalog objects some payloads embed, found by walking them once, on the first miss."""
+
+    __slots__ = ("_found", "_payloads")
+
+    def __init__(self, payloads: tuple[Any, ...]) -> None:
+        self._payloads = payloads
+        self._found: dict[str, dict[str, JSON]] | None = None
+
+    def of(self, kind: str) -> dict[str, JSON]:
+        """Return the embedded objects of one kind (prices, coupons or discounts) by id."""
+        if self._found is None:
+            found: dict[str, dict[str, JSON]] = {"prices": {}, "coupons": {}, "discounts": {}}
+            for payload in self._payloads:
+                for obj in _walk(payload):
+                    name = obj.get("object")
+                    kind_of = _CATALOG_KINDS.get(name) if isinstance(name, str) else None
+                    if kind_of and isinstance(obj.get("id"), str):
+                        found[kind_of].setdefault(obj["id"], obj)
+            self._found = found
+        return self._found[kind]
+
+
+class _Layered(Mapping[str, JSON]):
+    """A catalog's own objects of one kind, then those its payloads embed (own ones win)."""
+
+    __slots__ = ("_base", "_embedded", "_kind")
+
+    def __init__(self, base: Mapping[str, JSON], embedded: _Embedded, kind: str) -> None:
+        self._base, self._embedded, self._kind = base, embedded, kind
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return the object with this id (own first), or `default`."""
+        found = self._base.get(key)
+        if found is None:
+            found = self._embedded.of(self._kind).get(key)
+        return default if found is None else found
+
+    def own(self, key: str) -> JSON | None:
+        """Return the catalog's own object with this id, never walking the payloads."""
+        base = self._base
+        return base.own(key) if isinstance(base, _Layered) else base.get(key)
+
+    def __getitem__(self, key: str) -> JSON:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._base
+        yield from (key for key in self._embedded.of(self._kind) if key not in self._base)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 @dataclass(frozen=True, slots=True)
 class Catalog:
-    """Objects that payloads may reference by id: prices (and plans), coupons, discounts."""
+    """Objects that payloads may reference by id: prices (and plans), coupons, discounts.
+
+    `parsed` remembers each price and discount object already read (by identity, kept alive
+    with it: an id is never reused while its object lives); catalogs derived with
+    `including` share it.
+    """
 
     prices: Mapping[str, JSON] = field(default_factory=dict)
     coupons: Mapping[str, JSON] = field(default_factory=dict)
     discounts: Mapping[str, JSON] = field(default_factory=dict)
+    parsed: dict[int, tuple[JSON, Price | Discount | None]] = field(
+        default_factory=dict, compare=False
+    )
 
     def including(self, *payloads: Any) -> Catalog:
-        """Return a catalog that also knows every price, coupon and discount the payloads embed."""
-        found: dict[str, dict[str, JSON]] = {"prices": {}, "coupons": {}, "discounts": {}}
-        for payload in payloads:
-            for obj in _walk(payload):
-                name = obj.get("object")
-                kind = _CATALOG_KINDS.get(name) if isinstance(name, str) else None
-                if kind and isinstance(obj.get("id"), str):
-                    found[kind].setdefault(obj["id"], obj)
+        """Return a catalog that also knows every price, coupon and discount the payloads embed.
+
+        The payloads are only walked if a lookup misses the catalog's own objects.
+        """
+        embedded = _Embedded(payloads)
         return Catalog(
-            prices={**found["prices"], **self.prices},
-            coupons={**found["coupons"], **self.coupons},
-            discounts={**found["discounts"], **self.discounts},
+            prices=_Layered(self.prices, embedded, "prices"),
+            coupons=_Layered(self.coupons, embedded, "coupons"),
+            discounts=_Layered(self.discounts, embedded, "discounts"),
+            parsed=self.parsed,
         )
 
 
@@ -78,7 +141,9 @@ def _resolve(value: Any, lookup: Mapping[str, JSON]) -> JSON | None:
     if isinstance(value, Mapping):
         # The catalog's copy is complete: an embedded price lacks its tiers, for one.
         key = value.get("id")
-        found = lookup.get(key) if isinstance(key, str) else None
+        if not isinstance(key, str):
+            return value
+        found = lookup.own(key) if isinstance(lookup, _Layered) else lookup.get(key)
         return found if found is not None else value
     if isinstance(value, str):
         return lookup.get(value)
@@ -109,6 +174,15 @@ def parse_price(value: Any, catalog: Catalog) -> Price | None:
     obj = _resolve(value, catalog.prices)
     if obj is None:
         return None
+    seen = catalog.parsed.get(id(obj))
+    if seen is not None and seen[0] is obj and isinstance(seen[1], Price):
+        return seen[1]
+    price = _read_price(obj)
+    catalog.parsed[id(obj)] = (obj, price)
+    return price
+
+
+def _read_price(obj: JSON) -> Price:
     if obj.get("object") == "plan":
         recurring: JSON | None = obj
         unit = _exact(obj, "amount_decimal", "amount")
@@ -156,6 +230,15 @@ def parse_discount(value: Any, catalog: Catalog) -> Discount | None:
     obj = _resolve(value, catalog.discounts)
     if obj is None:
         return None
+    seen = catalog.parsed.get(id(obj))
+    if seen is not None and seen[0] is obj and not isinstance(seen[1], Price):
+        return seen[1]
+    discount = _read_discount(obj, catalog)
+    catalog.parsed[id(obj)] = (obj, discount)
+    return discount
+
+
+def _read_discount(obj: JSON, catalog: Catalog) -> Discount | None:
     raw_coupon = obj.get("coupon")
     if raw_coupon is None:
         raw_coupon = (obj.get("source") or {}).get("coupon")
