@@ -14,6 +14,7 @@ from revlens.analytics.model import Interval, Status
 from revlens.analytics.mrr import customer_mrr
 from revlens.analytics.presets import PRESETS, metric_settings
 from revlens.analytics.series import compute_period, compute_series
+from revlens.analytics.windows import churned_counts, retention_corrections
 
 from .factories import at, changing, customer, day, item, price, subscription
 
@@ -241,3 +242,38 @@ def test_without_a_rate_table_each_currency_is_its_own_series() -> None:
     usd = subscription("u", "u", [item(price(2_000))])
     ledger = build_ledger([customer("e", eur), customer("u", usd)], STANDARD)
     assert ledger.currencies() == ["eur", "usd"]
+
+
+def test_daily_rows_from_movements_equal_the_per_customer_counts() -> None:
+    # One day per row takes the churned counts and retention from the day's movements; they
+    # must equal the per-customer computation, reactivations and same-day churns included.
+    book = [
+        *_book(),
+        customer(
+            "e",
+            subscription(
+                "e1", "e", [item(price(2_000))], start=at(2024, 1, 5), ended_at=at(2024, 2, 9)
+            ),
+            subscription("e2", "e", [item(price(2_500))], start=at(2024, 3, 1)),
+        ),
+        customer(
+            "f",
+            subscription(
+                "f", "f", [item(price(900))], start=at(2024, 2, 9, 1), ended_at=at(2024, 2, 9, 20)
+            ),
+        ),
+    ]
+    ledger = build_ledger(book, STANDARD)
+    first, last = day(2024, 1, 1), day(2024, 4, 30)
+    rows = compute_series(ledger, currency="usd", start=first, end=last, interval="day").rows
+    windows = [(d - 1, d) for d in range(first + 1, last + 1)]
+    contributions = list(ledger.contributions())
+    churned = churned_counts([c.episodes.get("usd", ()) for c in contributions], windows)
+    nrr, grr = retention_corrections((c.daily["usd"] for c in contributions), windows)
+    for row, (start, _), lost, kept, capped in zip(rows, windows, churned, nrr, grr, strict=True):
+        at_start = compute_period(ledger, currency="usd", start=start - 1, end=start)
+        before, paying = at_start.mrr, at_start.paying_customers
+        assert row.customer_churn_rate == (Fraction(lost, paying) if paying else None)
+        assert row.nrr == (Fraction(before + kept, before) if before else None)
+        assert row.grr == (Fraction(before + capped, before) if before else None)
+    assert sum(churned) == 2  # a and e (who comes back); f never paid at the end of a day

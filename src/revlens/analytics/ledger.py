@@ -5,9 +5,10 @@ Recomputing one customer subtracts its old deltas and adds its new ones; nobody 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import accumulate
+from typing import Any, TypeVar
 
 from revlens.analytics.days import Day, LocalDays
 from revlens.analytics.model import CustomerHistory
@@ -15,6 +16,8 @@ from revlens.analytics.movements import FxImpact, Movement, MovementKind, custom
 from revlens.analytics.mrr import DailySteps
 from revlens.analytics.presets import MetricSettings
 from revlens.analytics.windows import Episode, episodes
+
+T = TypeVar("T")
 
 FLOW_FIELDS = (
     "mrr",
@@ -117,18 +120,34 @@ class Ledger:
         self.settings = settings
         self._contributions: dict[str, CustomerContribution] = {}
         self._deltas: dict[str, dict[str, dict[Day, int]]] = {}
+        # Aggregates derived from every contribution, dropped whenever one changes.
+        self._derived: dict[tuple[Any, ...], Any] = {}
 
     def put(self, contribution: CustomerContribution) -> None:
         """Add a customer's contribution, replacing the one it had."""
         self.remove(contribution.customer)
         self._contributions[contribution.customer] = contribution
         self._apply(contribution, 1)
+        self._derived.clear()
 
     def remove(self, customer: str) -> None:
         """Take a customer's contribution out of every total."""
         old = self._contributions.pop(customer, None)
         if old is not None:
             self._apply(old, -1)
+            self._derived.clear()
+
+    def derived(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """Return an aggregate of all contributions, computed once until a contribution changes."""
+        if key not in self._derived:
+            self._derived[key] = compute()
+        found: T = self._derived[key]
+        return found
+
+    def span(self, currency: str) -> tuple[Day, Day] | None:
+        """Return the first and last day with any delta in the currency (None when none)."""
+        days = [day for values in self._deltas.get(currency, {}).values() for day in values]
+        return (min(days), max(days)) if days else None
 
     def _apply(self, contribution: CustomerContribution, sign: int) -> None:
         for currency, name, day, delta in contribution.deltas():
@@ -151,6 +170,17 @@ class Ledger:
     def get(self, customer: str) -> CustomerContribution | None:
         """Return one customer's contribution."""
         return self._contributions.get(customer)
+
+    def full_dense(self, currency: str, name: str) -> Dense:
+        """Return the cumulative sums of a field over every day it changed (valid on any day)."""
+
+        def compute() -> Dense:
+            days = self._deltas.get(currency, {}).get(name, {})
+            if not days:
+                return Dense(0, [0])
+            return self.dense(currency, name, first=min(days), last=max(days))
+
+        return self.derived(("dense", currency, name), compute)
 
     def dense(self, currency: str, name: str, *, first: Day, last: Day) -> Dense:
         """Return the cumulative sums of a field, from its earliest delta up to `last`."""

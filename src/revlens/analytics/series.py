@@ -3,7 +3,7 @@ summed over the row's period, rates over the period (or the preset's window)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
@@ -130,12 +130,9 @@ def compute_rows(
         return []
     settings = ledger.settings
     method = settings.churn_rate_method
-    first = min(windows[0][0] - WINDOW_DAYS - 1, add_months_to_day(windows[0][1], -1) - 1)
-    last = windows[-1][1]
-
-    mrr, paying = (ledger.dense(currency, n, first=first, last=last) for n in ("mrr", "paying"))
+    mrr, paying = ledger.full_dense(currency, "mrr"), ledger.full_dense(currency, "paying")
     flows = {
-        name: ledger.dense(currency, name, first=first, last=last)
+        name: ledger.full_dense(currency, name)
         for name in (
             "new",
             "expansion",
@@ -151,18 +148,32 @@ def compute_rows(
         )
     }
     cash_index = CashIndex(cash or {}, currency)
-    contributions = list(ledger.contributions())
-    customer_episodes = [c.episodes.get(currency, ()) for c in contributions]
-    period_churned = churned_counts(customer_episodes, windows)
-    nrr_fix, grr_fix = retention_corrections(
-        (c.daily[currency] for c in contributions if currency in c.daily), windows
-    )
-    # The churn rate LTV needs is monthly: a month back from each row's last day (or the preset's).
-    if method is ChurnRateMethod.CALENDAR_MONTH:
-        month_windows = [(date_of(end).replace(day=1).toordinal() - 1, end) for _, end in windows]
+    if settings.fx is None and all(end - start == 1 for start, end in windows):
+        # One day per row: whoever paid at its start and moved that day has a movement, so the
+        # per-customer counts are sums of the day's movements (exact while no FX is involved).
+        period_churned = [flows["churn_count"].between(start, end) for start, end in windows]
+        nrr_fix = [
+            sum(flows[k].between(start, end) for k in ("expansion", "contraction", "churn"))
+            for start, end in windows
+        ]
+        grr_fix = [
+            flows["contraction"].between(start, end) + flows["churn"].between(start, end)
+            for start, end in windows
+        ]
     else:
-        month_windows = [(add_months_to_day(end, -1), end) for _, end in windows]
-    month_churned = churned_counts(customer_episodes, month_windows)
+        contributions = list(ledger.contributions())
+        customer_episodes = [c.episodes.get(currency, ()) for c in contributions]
+        period_churned = churned_counts(customer_episodes, windows)
+        nrr_fix, grr_fix = retention_corrections(
+            (c.daily[currency] for c in contributions if currency in c.daily), windows
+        )
+    # The churn rate LTV needs is monthly: a month back from each row's last day (or the preset's).
+    month_churned_on = _month_churned(ledger, currency)
+    if method is ChurnRateMethod.CALENDAR_MONTH:
+        month_starts = [date_of(end).replace(day=1).toordinal() - 1 for _, end in windows]
+    else:
+        month_starts = [add_months_to_day(end, -1) for _, end in windows]
+    month_churned = [month_churned_on(end) for _, end in windows]
 
     rows: list[SeriesRow] = []
     for index, (start, end) in enumerate(windows):
@@ -186,7 +197,7 @@ def compute_rows(
                 )
             monthly_churn = churn_rate
         else:
-            month_start = month_windows[index][0]
+            month_start = month_starts[index]
             monthly_churn = rates.customer_churn_rate(
                 paying_at_start=paying.level(month_start), churned=month_churned[index]
             )
@@ -254,3 +265,36 @@ def compute_rows(
             )
         )
     return rows
+
+
+def _month_start(day: Day, method: ChurnRateMethod) -> Day:
+    """Return the start of the month window (start, day] of the monthly churn rate."""
+    if method is ChurnRateMethod.CALENDAR_MONTH:
+        return date_of(day).replace(day=1).toordinal() - 1
+    return add_months_to_day(day, -1)
+
+
+def _month_churned(ledger: Ledger, currency: str) -> Callable[[Day], int]:
+    """Return, for any day, the customers paying at its month window's start and not at its end.
+
+    Computed once per state of the ledger for every day on which the answer can be non-zero:
+    before the first change nobody paid, and a month after the last one nothing moves.
+    """
+    method = ledger.settings.churn_rate_method
+
+    def compute() -> tuple[Day, list[int]]:
+        span = ledger.span(currency)
+        if span is None:
+            return 0, []
+        first, last = span[0], span[1] + 32
+        windows = [(_month_start(day, method), day) for day in range(first, last + 1)]
+        episodes = (c.episodes.get(currency, ()) for c in ledger.contributions())
+        return first, churned_counts(episodes, windows)
+
+    first, counts = ledger.derived(("month_churned", currency, method.value), compute)
+
+    def on(day: Day) -> int:
+        index = day - first
+        return counts[index] if 0 <= index < len(counts) else 0
+
+    return on

@@ -72,10 +72,7 @@ def _use_ledger(
 
 def main_currency(ledger: Ledger, day: int) -> str | None:
     """Return the currency with the most MRR on a day (None when there is no MRR at all)."""
-    totals: dict[str, int] = {}
-    for contribution in ledger.contributions():
-        for currency, daily in contribution.daily.items():
-            totals[currency] = totals.get(currency, 0) + value_at_day(daily, day)
+    totals = {c: ledger.full_dense(c, "mrr").level(day) for c in ledger.currencies()}
     if not totals:
         return None
     return max(sorted(totals), key=lambda currency: totals[currency])
@@ -137,7 +134,7 @@ def series(
             or FALLBACK_CURRENCY
         )
 
-    currency = _use_ledger(session, state, cache, ("currency", last), currency_of)
+    currency = _use_ledger(session, state, cache, ("currency", query.currency, last), currency_of)
     cash = _cash(session, account_id, currency, first, last)
     key = ("series", currency, first, last, query.interval.value, _cash_key(cash))
 
