@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 import stripe
 
-from stripe_emulator.billing.subscriptions import renew
+from stripe_emulator.billing.lifecycle import renew
 from stripe_emulator.billing.system import system_ctx
 from stripe_emulator.resources.crud import load
 from stripe_emulator.resources.subscriptions import SUBSCRIPTION

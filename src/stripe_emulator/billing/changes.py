@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from stripe_emulator.billing.periods import prorate
 from stripe_emulator.billing.pricing import period_amount
+from stripe_emulator.billing.subscription_invoices import build_invoice, collect
 from stripe_emulator.billing.subscriptions import (
-    build_invoice,
-    collect,
     items_of,
     new_item,
     period_of,

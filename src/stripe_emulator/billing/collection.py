@@ -219,7 +219,7 @@ def attempt_payment(
 
 def _failed(ctx: Ctx, invoice: JsonObject, before: JsonObject) -> None:
     """Record a failed attempt: schedule the retry, tell the subscription, maybe give up."""
-    from stripe_emulator.billing.subscriptions import on_invoice_failed
+    from stripe_emulator.billing.subscription_invoices import on_invoice_failed
 
     exhausted = dunning.schedule_retry(ctx, invoice)
     save_invoice(ctx, invoice)
@@ -244,7 +244,7 @@ def mark_paid(ctx: Ctx, invoice: JsonObject, *, before: JsonObject | None = None
     previous = events.previous_attributes(before, current)
     events.emit(ctx, "invoice.paid", current, previous=previous)
     events.emit(ctx, "invoice.payment_succeeded", current, previous=previous)
-    from stripe_emulator.billing.subscriptions import on_invoice_paid
+    from stripe_emulator.billing.subscription_invoices import on_invoice_paid
 
     on_invoice_paid(ctx, invoice)
     return invoice

@@ -115,7 +115,8 @@ def schedule_retry(ctx: Ctx, invoice: JsonObject) -> bool:
 def give_up(ctx: Ctx, invoice: JsonObject) -> None:
     """Apply the account's outcome once an invoice's last retry failed."""
     from stripe_emulator.billing import collection
-    from stripe_emulator.billing.subscriptions import cancel, invoice_subscription, save, shown
+    from stripe_emulator.billing.lifecycle import cancel
+    from stripe_emulator.billing.subscriptions import invoice_subscription, save, shown
 
     settings = load_settings(ctx.store, ctx.scope.account)
     if settings.invoice_after_retries == "uncollectible" and invoice["status"] == "open":

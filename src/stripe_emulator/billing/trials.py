@@ -60,7 +60,8 @@ def has_payment_method(ctx: Ctx, subscription: JsonObject) -> bool:
 
 def end_without_payment_method(ctx: Ctx, subscription: JsonObject) -> bool:
     """At a trial's end with no card, pause or cancel per the settings; True when it did."""
-    from stripe_emulator.billing.subscriptions import cancel, save, shown
+    from stripe_emulator.billing.lifecycle import cancel
+    from stripe_emulator.billing.subscriptions import save, shown
 
     if subscription["collection_method"] != "charge_automatically" or has_payment_method(
         ctx, subscription

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from stripe_emulator.billing import collection, trials
+from stripe_emulator.billing import collection, lifecycle, trials
 from stripe_emulator.billing import subscriptions as billing
 from stripe_emulator.billing.invoices import save_invoice
 
@@ -34,7 +34,7 @@ def renew(ctx: Ctx, sub_id: str, due: int) -> None:
         return
     if billing.period_of(ctx, subscription)[1] != due:
         return
-    billing.renew(ctx, subscription)
+    lifecycle.renew(ctx, subscription)
 
 
 def cancel_at(ctx: Ctx, sub_id: str, due: int) -> None:
@@ -45,9 +45,9 @@ def cancel_at(ctx: Ctx, sub_id: str, due: int) -> None:
     if subscription.get("cancel_at") != due:
         return
     if billing.period_of(ctx, subscription)[1] == due:
-        billing.renew(ctx, subscription)
+        lifecycle.renew(ctx, subscription)
         return
-    billing.cancel(ctx, subscription, reason="cancellation_requested")
+    lifecycle.cancel(ctx, subscription, reason="cancellation_requested")
 
 
 def expire(ctx: Ctx, sub_id: str, due: int) -> None:

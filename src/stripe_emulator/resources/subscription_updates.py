@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from stripe_emulator.billing import lifecycle, subscription_invoices
 from stripe_emulator.billing import subscriptions as billing
 from stripe_emulator.billing.changes import (
     apply_item_changes,
@@ -78,7 +79,7 @@ def update(ctx: Ctx) -> JsonObject:
     if params.get("trial_end") == "now" and subscription["status"] == "trialing":
         subscription["trial_end"] = ctx.now()
         billing.save(ctx, subscription)
-        billing.renew(ctx, subscription)
+        lifecycle.renew(ctx, subscription)
         subscription = load(ctx, SUBSCRIPTION, subscription["id"])
     if behavior == "always_invoice":
         invoice_prorations_now(ctx, subscription)
@@ -105,7 +106,7 @@ def cancel(ctx: Ctx) -> JsonObject:
             param="id",
         )
     details = params.get("cancellation_details") or {}
-    subscription = billing.cancel(
+    subscription = lifecycle.cancel(
         ctx,
         subscription,
         invoice_now=params.get("invoice_now", False),
@@ -132,13 +133,13 @@ def resume(ctx: Ctx) -> JsonObject:
         billing.save_item(ctx, item)
     subscription["status"] = "active"
     subscription["billing_cycle_anchor"] = now
-    invoice = billing.build_invoice(
+    invoice = subscription_invoices.build_invoice(
         ctx, subscription, billing_reason="subscription_cycle", period=(now, end)
     )
     subscription["latest_invoice"] = invoice["id"]
     billing.save(ctx, subscription, before)
     events.emit(ctx, "customer.subscription.resumed", billing.shown(ctx, subscription))
-    billing.collect(ctx, subscription, invoice)
+    subscription_invoices.collect(ctx, subscription, invoice)
     subscription = load(ctx, SUBSCRIPTION, subscription["id"])
     return present(ctx, SUBSCRIPTION, subscription, ctx.expand_paths())
 

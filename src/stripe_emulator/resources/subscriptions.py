@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from stripe_emulator.billing import lifecycle
 from stripe_emulator.billing import subscriptions as billing
 from stripe_emulator.billing.changes import (
     set_cancellation,
@@ -261,7 +262,7 @@ def create(ctx: Ctx) -> JsonObject:
     subscription["billing_cycle_anchor"] = params.get("billing_cycle_anchor") or trial_end or start
     set_cancellation(ctx, subscription, params)
     billing.save(ctx, subscription)
-    subscription = billing.start(
+    subscription = lifecycle.start(
         ctx, subscription, params.get("payment_behavior", "allow_incomplete")
     )
     return present(ctx, SUBSCRIPTION, subscription, ctx.expand_paths())

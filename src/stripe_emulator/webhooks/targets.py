@@ -67,6 +67,8 @@ class EndpointDirectory:
     def targets(self, scope: Scope, event: dict[str, Any]) -> list[EndpointKey]:
         """Return the endpoints that must receive `event`, stored in `scope`."""
         platform = self._emulator.platform.account_id
+        if not self.endpoints(scope) and not self._platform_has_endpoints(platform):
+            return []  # the common case (a seeded history): no one to tell
         type_ = event["type"]
         found = [
             EndpointKey(scope, endpoint_id)
@@ -83,6 +85,9 @@ class EndpointDirectory:
                 if endpoint.get("connect") and wants(endpoint, type_)
             )
         return found
+
+    def _platform_has_endpoints(self, platform: str) -> bool:
+        return bool(self.endpoints(Scope(platform, False)) or self.endpoints(Scope(platform, True)))
 
     def _connect_modes(self, scope: Scope, type_: str) -> list[bool]:
         """Return the modes of the platform's Connect endpoints that hear this account."""
