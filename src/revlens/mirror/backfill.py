@@ -10,7 +10,8 @@ re-fetches at most the one page that was in flight per range.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -32,13 +33,18 @@ LEASE = timedelta(seconds=30)
 MAX_OPEN_RANGES = 8  # per stream: parallelism without flooding Stripe with empty ranges
 MIN_SPLIT_SECONDS = 2
 MIN_PAGES_PER_RANGE = 4
+# A job pages its range this long before it queues the rest: long enough that the queue's round
+# trip (and the claim) is paid once per several pages, short enough that other accounts' pages
+# still come first by priority every second.
+SLICE_S = 1.0
+MAX_PAGES_PER_SLICE = 25
 EVENTS_STREAM = "events"
 EVENT_HISTORY_S = 30 * 24 * 3600
 
 
 @dataclass(frozen=True)
 class PageResult:
-    """What one page of a range did, and which ranges should be worked on next."""
+    """What one slice of a range did, and whether the range itself must be queued again."""
 
     stored: int
     next_ranges: list[int]
@@ -128,11 +134,56 @@ def _claim(database: Database, range_id: int) -> SyncRange | None:
         return found
 
 
-def run_page(database: Database, fetcher: Fetcher, range_id: int) -> PageResult:
-    """Fetch and store one page of a range, move its checkpoint, split it if worthwhile."""
+def run_range(
+    database: Database,
+    fetcher: Fetcher,
+    range_id: int,
+    *,
+    spawn: Callable[[list[int]], object] = lambda ids: None,
+    slice_s: float = SLICE_S,
+    clock: Callable[[], float] = time.monotonic,
+) -> PageResult:
+    """Page a range for up to `slice_s` seconds, one checkpointed transaction per page.
+
+    Sub-ranges split off are handed to `spawn` as soon as their transaction commits. The lease
+    of the next page is taken in the same transaction as the page before it: a range keeps its
+    worker for a whole slice without a claim (or a queue round trip) per page. `next_ranges`
+    holds the range itself when the slice ended before the range did.
+    """
     claimed = _claim(database, range_id)
     if claimed is None:
         return PageResult(0, [], False)
+    began = clock()
+    stored = 0
+    for page_number in itertools.count(1):
+        keep = page_number < MAX_PAGES_PER_SLICE and clock() - began < slice_s
+        outcome = _page(database, fetcher, claimed, keep_lease=keep)
+        if outcome is None:
+            return PageResult(stored, [], False)  # lost the lease to another worker
+        stored += outcome.stored
+        if outcome.spawned:
+            spawn(outcome.spawned)
+        if outcome.next is None:
+            # Done, or the slice is over and the range is released for the queue to go on.
+            return PageResult(stored, [] if outcome.done else [range_id], outcome.finished)
+        claimed = outcome.next
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class _PageOutcome:
+    stored: int
+    spawned: list[int]
+    done: bool  # the range
+    finished: bool  # the whole stream
+    # The range, still leased to this worker, when it has more and the slice goes on.
+    next: SyncRange | None
+
+
+def _page(
+    database: Database, fetcher: Fetcher, claimed: SyncRange, *, keep_lease: bool
+) -> _PageOutcome | None:
+    """Fetch and store one page of a leased range, move its checkpoint, split it if worthwhile."""
     stream = stream_named(claimed.stream)
     params: dict[str, Any] = dict(stream.params)
     params["created"] = {"gte": claimed.gte, "lt": claimed.lt}
@@ -144,13 +195,18 @@ def run_page(database: Database, fetcher: Fetcher, range_id: int) -> PageResult:
         _complete(fetcher, claimed.account_id, stream.children, obj, counters) for obj in page.data
     ]
     with database.unit_of_work() as session:
-        current = session.get(SyncRange, range_id, with_for_update=True)
+        current = session.get(SyncRange, claimed.id, with_for_update=True)
         if current is None or current.version != claimed.version or current.done:
-            return PageResult(0, [], False)  # lost the lease to another worker: drop the page
+            return None  # lost the lease to another worker: drop the page
         stored = _store(session, claimed.account_id, stream, objects, page.server_time)
         current.pages += 1
-        current.leased_until = None
         next_ranges = _advance(session, current, page.data, page.has_more, stream.created_field)
+        going_on = keep_lease and not current.done
+        if going_on:
+            current.leased_until = utcnow() + LEASE
+            current.version += 1
+        else:
+            current.leased_until = None
         # Locked: on PostgreSQL two workers finishing pages of one stream would otherwise both
         # read the same counters (a lost update), and when they close its last two ranges each
         # would still see the other's range open and neither would mark the stream complete.
@@ -163,8 +219,12 @@ def run_page(database: Database, fetcher: Fetcher, range_id: int) -> PageResult:
         row.requests += counters.requests
         row.rate_limited += counters.rate_limited
         row.retries += counters.retries
-        finished = _finish_if_complete(session, row)
-    return PageResult(stored, next_ranges, finished)
+        finished = current.done and _finish_if_complete(session, row)
+        session.flush()
+        if going_on:
+            session.expunge(current)
+    spawned = [i for i in next_ranges if i != claimed.id]
+    return _PageOutcome(stored, spawned, current.done, finished, current if going_on else None)
 
 
 def _complete(
@@ -222,6 +282,15 @@ def _advance(
         return []
     oldest = int(data[-1][created_field])
     current.starting_after = str(data[-1]["id"])
+    low_end = current.gte
+    width = oldest - low_end
+    # Objects per second in what this page covered, extrapolated to what is left: split only
+    # into ranges worth several full pages, or the partial last pages cost more than they save.
+    newest = int(data[0][created_field])
+    density = len(data) / max(1, newest - oldest + 1) if current.pages == 1 else 0.0
+    worth = int(density * width) // (PAGE * MIN_PAGES_PER_RANGE)
+    if width < MIN_SPLIT_SECONDS or worth < 1:
+        return [current.id]
     open_ranges = (
         session.scalar(
             select(func.count())
@@ -234,13 +303,6 @@ def _advance(
         )
         or 0
     )
-    low_end = current.gte
-    width = oldest - low_end
-    # Objects per second in what this page covered, extrapolated to what is left: split only
-    # into ranges worth several full pages, or the partial last pages cost more than they save.
-    newest = int(data[0][created_field])
-    density = len(data) / max(1, newest - oldest + 1) if current.pages == 1 else 0.0
-    worth = int(density * width) // (PAGE * MIN_PAGES_PER_RANGE)
     room = MAX_OPEN_RANGES - int(open_ranges)
     parts = min(room, width, worth)
     if width < MIN_SPLIT_SECONDS or parts < 1:

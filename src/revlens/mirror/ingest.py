@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -73,3 +74,19 @@ def process_event(
         stored.processed_at = utcnow()
         stored.error = refetch_error
     return True
+
+
+def unprocessed_events(
+    session: Session, *, received_before: datetime, limit: int = 5000
+) -> dict[str, list[str]]:
+    """Return the ids of stored events not yet applied, received before a time, by account."""
+    rows = session.execute(
+        select(StripeEvent.account_id, StripeEvent.event_id)
+        .where(StripeEvent.processed_at.is_(None), StripeEvent.received_at < received_before)
+        .order_by(StripeEvent.id)
+        .limit(limit)
+    ).all()
+    found: dict[str, list[str]] = {}
+    for account_id, event_id in rows:
+        found.setdefault(account_id, []).append(event_id)
+    return found

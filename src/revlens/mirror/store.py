@@ -123,29 +123,45 @@ def _embedded(observed: Observed) -> list[Observed]:
     ]
 
 
+def _event_row(account_id: str, event: dict[str, Any], source: str) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "event_id": str(event["id"]),
+        "type": str(event.get("type", "")),
+        "created": int(event.get("created", 0)),
+        "livemode": bool(event.get("livemode", False)),
+        "api_version": event.get("api_version"),
+        "source": source,
+        "received_at": utcnow(),
+        "data": event,
+    }
+
+
 def record_event(session: Session, *, account_id: str, event: dict[str, Any], source: str) -> bool:
     """Append an event to the log; False when it was already there (a duplicate delivery)."""
+    return bool(record_events(session, events=[(account_id, event)], source=source))
+
+
+def record_events(
+    session: Session, *, events: Sequence[tuple[str, dict[str, Any]]], source: str
+) -> set[tuple[str, str]]:
+    """Append (account, event) pairs to the log in one statement; return the new (account, id)s.
+
+    An id given twice is stored once (and returned as new once).
+    """
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for account_id, event in events:
+        rows.setdefault((account_id, str(event["id"])), _event_row(account_id, event, source))
+    if not rows:
+        return set()
     table = StripeEvent.__table__
     statement = (
         _insert(session, table)
         .on_conflict_do_nothing(index_elements=["account_id", "event_id"])
-        .returning(table.c.id)
+        .returning(table.c.account_id, table.c.event_id)
     )
-    result = session.execute(
-        statement,
-        {
-            "account_id": account_id,
-            "event_id": str(event["id"]),
-            "type": str(event.get("type", "")),
-            "created": int(event.get("created", 0)),
-            "livemode": bool(event.get("livemode", False)),
-            "api_version": event.get("api_version"),
-            "source": source,
-            "received_at": utcnow(),
-            "data": event,
-        },
-    )
-    return result.first() is not None
+    result = session.execute(statement, list(rows.values()))
+    return {(str(account), str(event_id)) for account, event_id in result.all()}
 
 
 def stored_objects(

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
 import stripe
 
 DEFAULT_TOLERANCE_S = 300
+NO_MATCH = "no signature matches any configured secret"
+NO_SECRET = "no webhook secret is configured"  # noqa: S105 (a message, not a secret)
 
 
 class WebhookRejected(ValueError):
@@ -28,7 +30,7 @@ def verify_webhook(
 ) -> dict[str, Any]:
     """Return the event in a verified payload, or raise WebhookRejected saying what is wrong."""
     if not secrets:
-        raise WebhookRejected("no webhook secret is configured")
+        raise WebhookRejected(NO_SECRET)
     if not signature_header:
         raise WebhookRejected("missing Stripe-Signature header")
     timestamp = _timestamp(signature_header)
@@ -45,12 +47,12 @@ def verify_webhook(
             raise WebhookRejected("payload is not UTF-8") from None
         break
     else:
-        raise WebhookRejected("no signature matches any configured secret")
+        raise WebhookRejected(NO_MATCH)
     if timestamp < now() - tolerance:
         raise WebhookRejected(f"timestamp {timestamp} is older than {tolerance} s")
     try:
-        event = json.loads(payload)
-    except json.JSONDecodeError as exc:
+        event = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
         raise WebhookRejected(f"payload is not JSON: {exc.msg} at {exc.pos}") from None
     if not isinstance(event, dict) or event.get("object") != "event" or "id" not in event:
         raise WebhookRejected("payload is not a Stripe event")

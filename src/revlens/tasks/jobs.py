@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from huey import crontab
@@ -14,7 +15,7 @@ from revlens.db.types import utcnow
 from revlens.metrics import service as metrics
 from revlens.mirror import backfill
 from revlens.mirror.catchup import catch_up
-from revlens.mirror.ingest import process_event
+from revlens.mirror.ingest import process_event, unprocessed_events
 from revlens.mirror.models import SyncRange
 from revlens.mirror.reconcile import reconcile_account
 from revlens.mirror.sync import account_status, begin_account_backfill
@@ -39,6 +40,8 @@ FIRST_DATA_PRIORITY = NEW_ACCOUNT_PRIORITY + 1
 SYNC_PRIORITY = NEW_ACCOUNT_PRIORITY + 10
 # Keeping connected accounts fresh goes before backfilling anyone (a page has at most 100).
 EVENT_PRIORITY = NEW_ACCOUNT_PRIORITY + 20
+# A stored webhook event still unprocessed this long after it arrived was never queued.
+UNQUEUED_AFTER = timedelta(seconds=30)
 
 
 @job(name="heartbeat")
@@ -100,9 +103,16 @@ def _enqueue_page(context: JobContext, range_id: int, priority: int) -> None:
 
 @job(name="backfill_page")
 def backfill_page(context: JobContext, *, range_id: int, rank: int = 0) -> int:
-    """Fetch one page of a range and queue what follows; return the objects stored."""
+    """Page a range for one time slice and queue what follows; return the objects stored."""
+    # Later pages of the same stream lose priority, so new accounts overtake large old ones.
+    later = max(0, min(rank, NEW_ACCOUNT_PRIORITY) - 1)
+
+    def spawn(range_ids: list[int]) -> None:
+        for next_id in range_ids:
+            _enqueue_page(context, next_id, later)
+
     try:
-        result = backfill.run_page(context.database, context.fetcher, range_id)
+        result = backfill.run_range(context.database, context.fetcher, range_id, spawn=spawn)
     except StripeUnavailable as error:
         account_id = backfill.range_account(context.database, range_id)
         if account_id and _lost_access(context, account_id, error):
@@ -116,9 +126,7 @@ def backfill_page(context: JobContext, *, range_id: int, rank: int = 0) -> int:
         # Not a case the error policy names: keep the range open and the error visible.
         backfill.record_failure(context.database, range_id, f"{type(error).__name__}: {error}")
         return 0
-    # Later pages of the same stream lose priority, so new accounts overtake large old ones.
-    for next_id in result.next_ranges:
-        _enqueue_page(context, next_id, max(0, min(rank, NEW_ACCOUNT_PRIORITY) - 1))
+    spawn(result.next_ranges)
     if result.finished:
         _after_stream_finished(context, range_id)
     return result.stored
@@ -141,6 +149,29 @@ def apply_event_job(context: JobContext, *, account_id: str, event_id: str) -> b
     if applied:
         _metrics_changed(context, account_id, event_ids=[event_id])
     return applied
+
+
+@job(name="apply_events", priority=EVENT_PRIORITY)
+def apply_events_job(context: JobContext, *, account_id: str, event_ids: list[str]) -> int:
+    """Apply stored webhook events of one account, in the order given; return how many."""
+    if account_id == PLATFORM:  # revlens' own account: its subscriptions decide access
+        apply_billing_events(context, event_ids=event_ids)
+    applied = [
+        event_id
+        for event_id in event_ids
+        if process_event(
+            context.database,
+            context.fetcher,
+            account_id=account_id,
+            event_id=event_id,
+            on_deauthorized=lambda: forget_account(
+                context.database, context.clients, account_id=account_id, reason="deauthorized"
+            ),
+        )
+    ]
+    if applied:
+        _metrics_changed(context, account_id, event_ids=applied)
+    return len(applied)
 
 
 @job(name="catch_up", priority=EVENT_PRIORITY)
@@ -193,13 +224,17 @@ def reconcile_all(context: JobContext) -> None:
 
 @periodic(name="sweep", schedule=crontab(minute="*"))
 def sweep(context: JobContext) -> None:
-    """Re-queue backfill ranges whose worker died, and catch up every connected account."""
+    """Re-queue backfill ranges whose worker died and webhook events nobody queued (the web
+    process died between storing and queueing them), and catch up every connected account."""
     with context.database.read() as session:
         stale = backfill.stale_ranges(session)
         accounts = [a.id for a in list_accounts(session) if a.is_connected]
+        unqueued = unprocessed_events(session, received_before=utcnow() - UNQUEUED_AFTER)
     for range_id in stale:
         _enqueue_page(context, range_id, 0)
     assert context.queue is not None
+    for account_id, event_ids in unqueued.items():
+        context.queue.enqueue(apply_events_job, account_id=account_id, event_ids=event_ids)
     for account_id in accounts:
         context.queue.enqueue(catch_up_job, account_id=account_id)
 

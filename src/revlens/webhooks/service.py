@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -79,3 +82,56 @@ def signing_secrets(session: Session, settings: Settings) -> tuple[str, ...]:
     return settings.stripe_webhook_secrets + tuple(
         s for s in stored if s not in settings.stripe_webhook_secrets
     )
+
+
+class SigningSecrets:
+    """The signing secrets of one web process, read from the database at most every `ttl` s.
+
+    `revlens webhooks setup` runs in another process: a delivery that no cached secret verifies
+    makes the caller `reload` (at most every `min_reload` s, so that bad signatures cannot make
+    every request read the database) before it is refused.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        *,
+        ttl: float = 5.0,
+        min_reload: float = 0.25,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._database = database
+        self._settings = settings
+        self._ttl = ttl
+        self._min_reload = min_reload
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._secrets: tuple[str, ...] = ()
+        self._loaded_at: float | None = None
+
+    @property
+    def current(self) -> tuple[str, ...]:
+        """Return the cached secrets (possibly stale: check `stale` first)."""
+        return self._secrets
+
+    @property
+    def stale(self) -> bool:
+        """Whether the cached secrets are older than the TTL (or were never read)."""
+        loaded = self._loaded_at
+        return loaded is None or self._clock() - loaded >= self._ttl
+
+    def reload(self, *, forced: bool = False) -> bool:
+        """Read the secrets again; return whether they changed.
+
+        Without `forced`, a read done less than `min_reload` s ago is not repeated.
+        """
+        with self._lock:
+            loaded = self._loaded_at
+            if not forced and loaded is not None and self._clock() - loaded < self._min_reload:
+                return False
+            with self._database.read() as session:
+                secrets = signing_secrets(session, self._settings)
+            changed = secrets != self._secrets
+            self._secrets, self._loaded_at = secrets, self._clock()
+            return changed
