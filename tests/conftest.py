@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 from revlens.config import Settings, load_settings
 from revlens.db import migrate
 from revlens.db.session import Database
+from stripe_emulator.observe import add_observer
+from tests.contract.spec_observer import Recorder
 
 POSTGRES_VARIABLE = "REVLENS_TEST_POSTGRES_URL"
 REDIS_VARIABLE = "REVLENS_TEST_REDIS_URL"
@@ -65,8 +67,44 @@ def require_shared(relative: str) -> Path:
     return path
 
 
+_responses = Recorder()
+SPEC = SHARED / "stripe-oracles" / "openapi" / "spec3.2023-08-16.yaml"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Watch every API response of the emulators this process runs (see spec_observer.py)."""
+    add_observer(_responses)
+
+
+@pytest.fixture(autouse=True)
+def _responses_match_stripes_spec() -> Iterator[None]:
+    """After each test, the emulator responses it provoked must validate against the spec."""
+    yield
+    if not SPEC.exists():
+        _responses.drain()
+        if os.environ.get("CI"):
+            pytest.fail(f"{SPEC} is missing; CI always has ../shared")
+        return
+    problems = _responses.problems(SPEC)
+    if problems:
+        pytest.fail(
+            "emulator responses that do not match Stripe's OpenAPI spec (exemptions are in "
+            "tests/contract/spec_schemas.py):\n" + "\n".join(problems),
+            pytrace=False,
+        )
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Say which services were missing, so a skipped backend is never mistaken for a pass."""
+    if _responses.checked:
+        terminalreporter.write_line(
+            f"{_responses.checked} emulator API responses validated against Stripe's spec "
+            f"in {_responses.seconds:.1f} s"
+        )
+    elif not SPEC.exists():
+        terminalreporter.write_line(
+            f"emulator responses were not validated: {SPEC} is absent", yellow=True
+        )
     if _skipped_services:
         terminalreporter.write_line(
             "services not available, their tests were skipped: "

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from stripe_emulator import idempotency
+from stripe_emulator import idempotency, observe
 from stripe_emulator.auth import acting_scope, authenticate
 from stripe_emulator.config import PINNED_API_VERSION
 from stripe_emulator.context import Ctx
@@ -72,6 +72,7 @@ async def handle(emulator: Emulator, request: Request) -> Response:
         if injected is not None:
             return injected
         response = process(emulator, request, request_id)
+        observe.notify(request, response)
         if plan.kind == "truncate":
             response.truncate_at = len(response.body) // 2
         return response
