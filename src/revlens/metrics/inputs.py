@@ -19,6 +19,7 @@ from revlens.analytics.cash import CashByDay, cash_by_day
 from revlens.analytics.model import CustomerHistory, SubscriptionTimeline
 from revlens.analytics.payloads import Catalog, invoice_subscription
 from revlens.analytics.timeline import build_customer, build_timeline
+from revlens.metrics.models import MetricEventOwner
 from revlens.mirror.models import MirroredObject, StripeEvent
 
 SUBSCRIPTION_EVENTS = "customer.subscription.%"
@@ -65,24 +66,47 @@ def _rows(
     return found
 
 
-def catalog(session: Session, *, account_id: str) -> Catalog:
-    """Return the account's prices (plans too), coupons and known discounts by id."""
+def _events(
+    session: Session, account_id: str, like: str, customers: Collection[str] | None
+) -> list[dict[str, Any]]:
+    """Return the stored events of a type pattern (of some customers only, through the index)."""
+    query = select(_text(StripeEvent.data)).where(
+        StripeEvent.account_id == account_id, StripeEvent.type.like(like)
+    )
+    if customers is None:
+        return [orjson.loads(text) for text in session.scalars(query)]
+    found: list[dict[str, Any]] = []
+    for chunk in _chunks(customers):
+        owned = select(MetricEventOwner.event_id).where(
+            MetricEventOwner.account_id == account_id,
+            MetricEventOwner.customer_id.in_(chunk or []),
+        )
+        chunk_query = query.where(StripeEvent.event_id.in_(owned))
+        found.extend(orjson.loads(text) for text in session.scalars(chunk_query))
+    return found
+
+
+def catalog(
+    session: Session, *, account_id: str, customers: Collection[str] | None = None
+) -> Catalog:
+    """Return the account's prices (plans too) and coupons, and the discounts it knows by id.
+
+    With `customers`, only the discounts of those customers.
+    """
     prices: dict[str, dict[str, Any]] = {}
     for object_type in ("plan", "price"):  # a price wins over the plan that shares its id
         for data, _ in _rows(session, account_id, object_type, None):
             prices[str(data["id"])] = data
     coupons = {str(data["id"]): data for data, _ in _rows(session, account_id, "coupon", None)}
     # Subscriptions name their discounts by id: the objects come from `customer.discount.*`
-    # events (and from mirrored discounts, should the mirror keep them).
+    # events and from the mirrored discounts (expanded from subscriptions).
     discounts: dict[str, dict[str, Any]] = {}
-    query = select(StripeEvent.data).where(
-        StripeEvent.account_id == account_id, StripeEvent.type.like(DISCOUNT_EVENTS)
-    )
-    for event in sorted(session.scalars(query), key=lambda e: int(e.get("created") or 0)):
+    events = _events(session, account_id, DISCOUNT_EVENTS, customers)
+    for event in sorted(events, key=lambda e: int(e.get("created") or 0)):
         obj = (event.get("data") or {}).get("object") or {}
         if isinstance(obj.get("id"), str):
             discounts[obj["id"]] = obj
-    for data, _ in _rows(session, account_id, "discount", None):
+    for data, _ in _rows(session, account_id, "discount", customers):
         discounts[str(data["id"])] = data
     return Catalog(prices=prices, coupons=coupons, discounts=discounts)
 
@@ -91,29 +115,43 @@ def subscription_events(
     session: Session, *, account_id: str, customers: Collection[str] | None
 ) -> list[dict[str, Any]]:
     """Return the stored `customer.subscription.*` events (of some customers only, if given)."""
-    query = select(_text(StripeEvent.data)).where(
-        StripeEvent.account_id == account_id, StripeEvent.type.like(SUBSCRIPTION_EVENTS)
-    )
-    if customers is None:
-        return [orjson.loads(text) for text in session.scalars(query)]
-    owner = StripeEvent.data["data"]["object"]["customer"].as_string()
-    found: list[dict[str, Any]] = []
-    for chunk in _chunks(customers):
-        found.extend(
-            orjson.loads(text) for text in session.scalars(query.where(owner.in_(chunk or [])))
-        )
+    return _events(session, account_id, SUBSCRIPTION_EVENTS, customers)
+
+
+def event_owners(events: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """Return the customer of each subscription or discount event, by event id."""
+    found: dict[str, str] = {}
+    for event in events:
+        kind = str(event.get("type") or "")
+        if not kind.startswith(("customer.subscription.", "customer.discount.")):
+            continue
+        obj = (event.get("data") or {}).get("object") or {}
+        owner = obj.get("customer")
+        if isinstance(owner, dict):
+            owner = owner.get("id")
+        if isinstance(owner, str) and owner and isinstance(event.get("id"), str):
+            found[event["id"]] = owner
     return found
 
 
 def histories(
-    session: Session, *, account_id: str, customers: Collection[str] | None = None
+    session: Session,
+    *,
+    account_id: str,
+    customers: Collection[str] | None = None,
+    events: Iterable[dict[str, Any]] | None = None,
 ) -> list[CustomerHistory]:
-    """Return the history of every customer with a subscription (or of the customers given)."""
-    known = catalog(session, account_id=account_id)
-    events: dict[str, list[dict[str, Any]]] = {}
-    for event in subscription_events(session, account_id=account_id, customers=customers):
+    """Return the history of every customer with a subscription (or of the customers given).
+
+    `events` are the stored subscription events when the caller already read them.
+    """
+    known = catalog(session, account_id=account_id, customers=customers)
+    if events is None:
+        events = subscription_events(session, account_id=account_id, customers=customers)
+    by_subscription: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
         obj = (event.get("data") or {}).get("object") or {}
-        events.setdefault(str(obj.get("id")), []).append(event)
+        by_subscription.setdefault(str(obj.get("id")), []).append(event)
     invoices: dict[str, list[dict[str, Any]]] = {}
     for data, _ in _rows(session, account_id, "invoice", customers):
         owner = invoice_subscription(data)
@@ -123,7 +161,7 @@ def histories(
     for data, source_ts in _rows(session, account_id, "subscription", customers):
         timeline = build_timeline(
             data,
-            events=events.get(str(data["id"]), ()),
+            events=by_subscription.get(str(data["id"]), ()),
             invoices=invoices.get(str(data["id"]), ()),
             catalog=known,
             as_of=source_ts,

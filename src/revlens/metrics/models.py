@@ -110,6 +110,21 @@ class MetricDirty(Base):
     marked_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class MetricEventOwner(Base):
+    """Which customer a stored subscription or discount event belongs to.
+
+    Stored events are raw JSON: this index lets a one-customer refresh read that customer's
+    events without parsing every event of the account.
+    """
+
+    __tablename__ = "metric_event_owners"
+    __table_args__ = (Index("ix_metric_event_owners_customer", "account_id", "customer_id"),)
+
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(255))
+
+
 class ApiKey(Base):
     """A key that reads one account's metrics API; only its SHA-256 is stored."""
 

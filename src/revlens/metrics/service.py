@@ -25,6 +25,7 @@ from revlens.metrics.models import (
     MetricCashDay,
     MetricCustomer,
     MetricDirty,
+    MetricEventOwner,
     MetricMovement,
     MetricState,
 )
@@ -179,7 +180,9 @@ def recompute_account(
     states = _locked_states(session, account_id, presets)
     if presets is None:
         _claim_dirty(session, account_id)
-    histories = inputs.histories(session, account_id=account_id)
+    events = inputs.subscription_events(session, account_id=account_id, customers=None)
+    index_events(session, account_id=account_id, events=events)
+    histories = inputs.histories(session, account_id=account_id, events=events)
     movements = 0
     for state in states:
         found = _contributions(histories, state.preset)
@@ -253,6 +256,25 @@ def event_subject(event: dict[str, Any]) -> str | None:
     return owner if isinstance(owner, str) and owner else None
 
 
+def index_events(session: Session, *, account_id: str, events: Iterable[dict[str, Any]]) -> int:
+    """Record which customer each subscription or discount event belongs to; return new rows."""
+    rows = [
+        {"account_id": account_id, "event_id": event_id, "customer_id": customer}
+        for event_id, customer in sorted(inputs.event_owners(events).items())
+    ]
+    written = 0
+    for start in range(0, len(rows), CHUNK * 10):
+        statement = _insert(session, MetricEventOwner.__table__).on_conflict_do_nothing(
+            index_elements=["account_id", "event_id"]
+        )
+        result = session.execute(
+            statement.returning(MetricEventOwner.__table__.c.event_id),
+            rows[start : start + CHUNK * 10],
+        )
+        written += len(result.all())
+    return written
+
+
 def mark_dirty(session: Session, *, account_id: str, subjects: Iterable[str]) -> int:
     """Ask for a refresh of some customers (or CASH); return how many marks were new."""
     rows = [
@@ -312,7 +334,9 @@ def mark_events(
         query = query.where(StripeEvent.received_at >= received_since)
     else:
         query = query.where(StripeEvent.event_id.in_(sorted(event_ids)))
-    subjects = (event_subject(event) for event in session.scalars(query))
+    events = list(session.scalars(query))
+    index_events(session, account_id=account_id, events=events)
+    subjects = (event_subject(event) for event in events)
     return mark_dirty(
         session, account_id=account_id, subjects=[s for s in subjects if s is not None]
     )
