@@ -23,6 +23,11 @@ class RateLimitSettings:
     global_test: float = 25.0
     global_live: float = 100.0
     endpoint: float = 25.0
+    # Requests in flight at once per account and mode (`global-concurrency`), and list or
+    # expanding requests in flight per endpoint (`endpoint-concurrency`). Stripe publishes no
+    # numbers; these are the emulator's choice (README).
+    concurrency: float = 20.0
+    endpoint_concurrency: float = 5.0
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -17,7 +18,7 @@ from stripe_emulator.faults import FaultPlan
 from stripe_emulator.forms import Form, parse_form
 from stripe_emulator.http_types import RawJson, Request, Response
 from stripe_emulator.oauth.routes import handle_connect, is_connect_path
-from stripe_emulator.ratelimit import RATE_LIMIT_MESSAGE
+from stripe_emulator.ratelimit import RATE_LIMIT_MESSAGE, InFlight
 
 if TYPE_CHECKING:
     from stripe_emulator.emulator import Emulator
@@ -66,12 +67,18 @@ async def handle(emulator: Emulator, request: Request) -> Response:
         if is_connect_path(request.path):
             return handle_connect(emulator, request, request_id)
         plan = emulator.faults.plan(request.path)
-        if plan.delay_seconds:
-            await asyncio.sleep(plan.delay_seconds)
-        injected = _injected(plan, request_id)
-        if injected is not None:
-            return injected
-        response = process(emulator, request, request_id)
+        admitted = admit(emulator, request, request_id)
+        try:
+            # The injected latency is time in flight: it counts against concurrency limits.
+            if plan.delay_seconds:
+                await asyncio.sleep(plan.delay_seconds)
+            injected = _injected(plan, request_id)
+            if injected is not None:
+                return injected
+            response = admitted.run() if isinstance(admitted, Admitted) else admitted
+        finally:
+            if isinstance(admitted, Admitted):
+                admitted.release()
         observe.notify(request, response)
         if plan.kind == "truncate":
             response.truncate_at = len(response.body) // 2
@@ -117,28 +124,76 @@ def _form(request: Request) -> Form:
 
 def process(emulator: Emulator, request: Request, request_id: str) -> Response:
     """Authenticate, scope, limit and run the matching handler."""
+    admitted = admit(emulator, request, request_id)
+    if not isinstance(admitted, Admitted):
+        return admitted
+    try:
+        return admitted.run()
+    finally:
+        admitted.release()
+
+
+@dataclass
+class Admitted:
+    """A request that passed auth, scoping, routing and the limits, holding its in-flight slot."""
+
+    emulator: Emulator
+    ctx: Ctx
+    handler: Any
+    flight: InFlight
+
+    def run(self) -> Response:
+        """Run the handler (idempotently when the request carries a key)."""
+        ctx = self.ctx
+        try:
+            idem_key = (
+                ctx.request.header("idempotency-key") if ctx.request.method == "POST" else None
+            )
+            if idem_key is None:
+                return _run(ctx, self.handler)
+            return _run_idempotent(ctx, self.handler, idem_key)
+        except ApiError as error:
+            return error_response(error, ctx.request_id, livemode=ctx.livemode)
+
+    def release(self) -> None:
+        """Give back the in-flight slot."""
+        self.emulator.rate_limiter.leave(self.flight)
+
+
+def admit(emulator: Emulator, request: Request, request_id: str) -> Admitted | Response:
+    """Authenticate, scope, route and apply the rate and concurrency limits; an error response
+    when any of them refuses."""
     account, livemode, key = authenticate(emulator, request)
     try:
         scope, on_behalf = acting_scope(emulator, request, account, livemode, key)
         match = emulator.router.match(request.method, request.path)
         if match is None:
             raise unrecognized(request)
-        reason = emulator.rate_limiter.check(scope.account, livemode, match.route.name)
+        endpoint = match.route.name
+        reason = emulator.rate_limiter.check(scope.account, livemode, endpoint)
         if reason is not None:
-            raise ApiError(
-                429,
-                RATE_LIMIT_MESSAGE,
-                code="rate_limit",
-                headers={"stripe-rate-limited-reason": reason},
-            )
-        form = _form(request)
+            raise _rate_limited(reason)
+        heavy = request.method == "GET" and (
+            not match.route.template.endswith("}") or b"expand" in request.query
+        )
+        flight = emulator.rate_limiter.enter(scope.account, livemode, endpoint, heavy=heavy)
+        if flight.reason is not None:
+            raise _rate_limited(flight.reason)
+        try:
+            form = _form(request)
+        except BaseException:
+            emulator.rate_limiter.leave(flight)
+            raise
         ctx = Ctx(emulator, request, scope, form, match.path_params, request_id, on_behalf)
-        idem_key = request.header("idempotency-key") if request.method == "POST" else None
-        if idem_key is None:
-            return _run(ctx, match.route.handler)
-        return _run_idempotent(ctx, match.route.handler, idem_key)
+        return Admitted(emulator, ctx, match.route.handler, flight)
     except ApiError as error:
         return error_response(error, request_id, livemode=livemode)
+
+
+def _rate_limited(reason: str) -> ApiError:
+    return ApiError(
+        429, RATE_LIMIT_MESSAGE, code="rate_limit", headers={"stripe-rate-limited-reason": reason}
+    )
 
 
 def _run(ctx: Ctx, handler: Any) -> Response:

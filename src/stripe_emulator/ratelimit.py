@@ -1,10 +1,12 @@
-"""Per-account token buckets: a global one per mode and one per endpoint (off by default)."""
+"""Per-account limits (off by default): token buckets for the request rate, globally per mode and
+per endpoint, and counters of requests in flight, globally and for heavy (list or expanding)
+requests per endpoint."""
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from stripe_emulator.config import RateLimitSettings
@@ -33,6 +35,14 @@ class _Bucket:
         return False
 
 
+@dataclass(frozen=True)
+class InFlight:
+    """The outcome of `RateLimiter.enter`: a refusal reason, or the counters it holds."""
+
+    reason: str | None
+    keys: tuple[tuple[str, bool, str], ...]
+
+
 class RateLimiter:
     """Answers whether a request may proceed and, if not, which limit it hit."""
 
@@ -40,6 +50,7 @@ class RateLimiter:
         self._lock = threading.Lock()
         self.settings = settings
         self._buckets: dict[tuple[str, bool, str], _Bucket] = {}
+        self._in_flight: dict[tuple[str, bool, str], int] = {}
 
     def configure(self, changes: dict[str, Any]) -> RateLimitSettings:
         """Apply settings from the control API; buckets restart full."""
@@ -78,6 +89,41 @@ class RateLimiter:
                 global_bucket.tokens += 1.0  # the request did not happen; give the token back
                 return "endpoint-rate"
         return None
+
+    def enter(self, account: str, livemode: bool, endpoint: str, *, heavy: bool) -> InFlight:
+        """Count a request in flight, or say which concurrency limit refuses it.
+
+        An admitted request (`reason` None) must be followed by `leave` when it is answered.
+        """
+        settings = self.settings
+        if not settings.enabled:
+            return InFlight(None, ())
+        everything = (account, livemode, "")
+        this_endpoint = (account, livemode, endpoint)
+        with self._lock:
+            if self._in_flight.get(everything, 0) >= settings.concurrency:
+                return InFlight("global-concurrency", ())
+            if heavy and self._in_flight.get(this_endpoint, 0) >= settings.endpoint_concurrency:
+                return InFlight("endpoint-concurrency", ())
+            keys = (everything, this_endpoint) if heavy else (everything,)
+            for key in keys:
+                self._in_flight[key] = self._in_flight.get(key, 0) + 1
+        return InFlight(None, keys)
+
+    def leave(self, flight: InFlight) -> None:
+        """A request counted by `enter` was answered."""
+        with self._lock:
+            for key in flight.keys:
+                left = self._in_flight.get(key, 0) - 1
+                if left > 0:
+                    self._in_flight[key] = left
+                else:
+                    self._in_flight.pop(key, None)
+
+    def in_flight(self, account: str, livemode: bool) -> int:
+        """How many requests of an account are being served now."""
+        with self._lock:
+            return self._in_flight.get((account, livemode, ""), 0)
 
     def _bucket(self, key: tuple[str, bool, str], rate: float, now: float) -> _Bucket:
         bucket = self._buckets.get(key)
