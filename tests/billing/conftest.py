@@ -33,7 +33,7 @@ from revlens.web.app import create_app
 from revlens.web.sessions import ACCOUNT, ADMIN, CSRF, SESSION_COOKIE
 from stripe_emulator.config import EmulatorConfig
 from stripe_emulator.server import EmulatorServer
-from tests.live_server import live_server
+from tests.live_server import free_port, live_server
 
 DAY = 86400
 WEBHOOK_SECRET = "whsec_test_billing_secret_0123456789"
@@ -142,6 +142,11 @@ class Platform:
         self.wait_applied(sent)
         return len(sent)
 
+    def pending_deliveries(self) -> int:
+        """How many platform events the emulator has not delivered successfully yet."""
+        page = self.stripe.raw_request("get", "/v1/events", delivery_success="false", limit=100)
+        return len(page.data["data"])
+
     def wait_applied(self, event_ids: list[str], timeout: float = 30) -> None:
         """Wait until the stored events are applied (a job runs them after the answer)."""
         deadline = time.monotonic() + timeout
@@ -193,8 +198,10 @@ def build_platform(
 ) -> Iterator[Platform]:
     """Wire revlens (immediate queue) to an emulator; yield it, then tear it down."""
     keys = emulator.emulator.platform
+    port = free_port()
     settings = load_settings(
         {
+            "REVLENS_PUBLIC_URL": f"http://127.0.0.1:{port}",
             "REVLENS_DATA_DIR": str(data_dir),
             "REVLENS_DATABASE_URL": database_url,
             "REVLENS_STRIPE_SECRET_KEY": keys.secret_key_test,
@@ -212,7 +219,7 @@ def build_platform(
     clients = StripeClients(settings)
     app = create_app(settings, database=database, queue=queue)
     with (
-        live_server(app) as url,
+        live_server(app, port=port) as url,
         httpx.Client(base_url=url) as client,
         httpx.Client(base_url=emulator.url) as control,
     ):

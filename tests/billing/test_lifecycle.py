@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import pytest
 from sqlalchemy import select
 
@@ -10,10 +13,12 @@ from revlens.billing.service import (
     BillingRefused,
     cancel,
     change_plan,
+    refresh_subscriptions,
     setup_prices,
     subscribe,
 )
 from revlens.stripe_api.platform_billing import PaymentDeclined
+from revlens.webhooks.service import setup_endpoints
 from tests.billing.conftest import DAY, Platform
 
 
@@ -201,3 +206,61 @@ def test_upgrade_downgrade_and_refusals(platform: Platform) -> None:
     )
     assert _subscription(platform, sub.stripe_id).cancel_at_period_end is True
     assert platform.access(account).plan.key == "pro"
+
+
+def test_signed_deliveries_of_the_platform_endpoint_keep_access_current(
+    platform: Platform,
+) -> None:
+    """`webhooks setup`'s account endpoint and real, shuffled deliveries: no replays."""
+    setup = setup_endpoints(platform.database, platform.clients, platform.settings)
+    assert len(setup.created) == 2
+    knobs = {"shuffle_window": 4, "shuffle_wait_ms": 50, "seed": 3}
+    assert platform.control.post("/_emulator/webhooks", json=knobs).status_code == 200
+    account = platform.connect("Delivered Co")
+    sub = subscribe(
+        platform.database,
+        platform.clients,
+        platform.billing,
+        account_id=account,
+        plan_key="starter",
+        payment_method="pm_card_chargeCustomerFail",
+    )
+
+    def state() -> str:
+        return _subscription(platform, sub.stripe_id).status
+
+    platform.advance(14 * DAY + 60)
+    _eventually(lambda: state() == "past_due")
+    platform.sign_in(account)
+    page = platform.client.get(f"/accounts/{account}/settings")
+    assert 'id="billing-banner"' in page.text
+    platform.advance(16 * DAY)
+    _eventually(lambda: state() == "canceled")
+    assert platform.access(account).plan.key == "free"
+    # Let every delivery and the jobs it started finish before the database goes away.
+    _eventually(lambda: not platform.pending_deliveries())
+    platform.wait_applied([event["id"] for event in platform.platform_events()])
+
+
+def _eventually(check: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "the deliveries did not arrive"
+        time.sleep(0.05)
+
+
+def test_refresh_repairs_a_state_whose_webhook_was_lost(platform: Platform) -> None:
+    account = platform.connect("Lost Hook Co")
+    sub = subscribe(
+        platform.database,
+        platform.clients,
+        platform.billing,
+        account_id=account,
+        plan_key="starter",
+        payment_method="pm_card_visa",
+    )
+    platform.advance(15 * DAY)  # converted at Stripe; revlens heard nothing
+    assert _subscription(platform, sub.stripe_id).status == "trialing"
+    assert refresh_subscriptions(platform.database, platform.clients) == 1
+    assert _subscription(platform, sub.stripe_id).status == "active"
+    assert platform.access(account).status == "active"

@@ -171,6 +171,20 @@ def cancel(
     _store(database, obj, seen_at)
 
 
+def refresh_subscriptions(database: Database, clients: StripeClients) -> int:
+    """Re-read every subscription that still runs (a webhook may have been lost); count them."""
+    with database.read() as session:
+        running = list(
+            session.scalars(
+                select(BillingSubscription.stripe_id).where(BillingSubscription.status.in_(LIVE))
+            )
+        )
+    for stripe_id in running:
+        obj, seen_at = platform_billing.retrieve_subscription(clients, stripe_id)
+        _store(database, obj, seen_at)
+    return len(running)
+
+
 def access_now(database: Database, billing: BillingConfig, account_id: str, now: int) -> Access:
     """Return the account's entitlements in a read of its own."""
     with database.read() as session:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from huey import crontab
+
 from revlens.billing.events import apply_stored_event
+from revlens.billing.service import refresh_subscriptions
 from revlens.stripe_api import platform_billing
 from revlens.stripe_api.errors import StripeError
 from revlens.tasks.context import JobContext
+from revlens.tasks.registry import periodic
 
 log = logging.getLogger(__name__)
 
@@ -31,3 +35,10 @@ def apply_billing_events(context: JobContext, *, event_ids: list[str]) -> int:
             log.warning("billing event %s applied without a re-read: %s", event_id, error)
             applied += apply_stored_event(context.database, event_id=event_id, refetch=None)
     return applied
+
+
+@periodic(name="refresh_billing", schedule=crontab(minute="41"))
+def refresh_billing(context: JobContext) -> None:
+    """Re-read revlens' running subscriptions hourly, in case a webhook never arrived."""
+    if context.settings.billing.enabled:
+        refresh_subscriptions(context.database, context.clients)
