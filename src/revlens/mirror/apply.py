@@ -38,12 +38,13 @@ def is_lossy(object_type: ObjectType, obj: dict[str, Any]) -> bool:
 def leaves_out_parts(session: Session, account_id: str, obj: dict[str, Any]) -> bool:
     """Whether the payload leaves out what only a re-fetch shows.
 
-    A tiered price's tiers (never in event payloads), or a subscription's discounts named by id
-    that the mirror does not hold.
+    A tiered price's tiers (never in event payloads), or discounts of a subscription or an
+    invoice named by id that the mirror does not hold (a `once` discount leaves the
+    subscription with its first invoice: that invoice is where it is found later).
     """
     if obj.get("object") in ("price", "plan"):
         return obj.get("billing_scheme") == "tiered" and not obj.get("tiers")
-    if obj.get("object") != "subscription":
+    if obj.get("object") not in ("subscription", "invoice"):
         return False
     ids = {d for d in obj.get("discounts") or () if isinstance(d, str)}
     if not ids:
@@ -59,13 +60,30 @@ def leaves_out_parts(session: Session, account_id: str, obj: dict[str, Any]) -> 
 
 
 def _stored(session: Session, account_id: str, obj: dict[str, Any]) -> MirroredObject | None:
+    # Locked (PostgreSQL): two workers applying two events of one object must not both decide
+    # from the same stored state.
     return session.scalars(
-        select(MirroredObject).where(
+        select(MirroredObject)
+        .where(
             MirroredObject.account_id == account_id,
             MirroredObject.object_type == obj["object"],
             MirroredObject.stripe_id == obj["id"],
         )
+        .with_for_update()
     ).one_or_none()
+
+
+@dataclass(frozen=True)
+class _Change:
+    """An event's object: whose, of which mirrored type, and the second of the event."""
+
+    account_id: str
+    object_type: ObjectType
+    obj: dict[str, Any]
+    created: int
+
+    def observed(self, *, deleted: bool = False) -> Observed:
+        return Observed(self.account_id, self.obj, self.created, deleted=deleted)
 
 
 def apply_event(
@@ -80,7 +98,9 @@ def apply_event(
 
     Stripe's times are whole seconds. When an event's second equals the stored state's, the
     order between them is unknown unless the events come `ordered` (the Events API): then the
-    current object is re-fetched rather than guessed. A deleted object never comes back.
+    current object is re-fetched rather than guessed, except that a state after a final status
+    (a canceled subscription, a paid invoice) cannot be a non-final one. A deleted object never
+    comes back.
     """
     data = event.get("data")
     obj = data.get("object") if isinstance(data, dict) else None
@@ -89,19 +109,46 @@ def apply_event(
     object_type = OBJECT_TYPES.get(str(obj["object"]))
     if object_type is None:
         return Applied(None, False, False)  # stored in the log, nothing to mirror
-    created = int(event["created"])
-    deleted = event.get("type") in object_type.delete_events
-    stored = _stored(session, account_id, obj)
+    change = _Change(account_id, object_type, obj, int(event["created"]))
+    if event.get("type") in object_type.delete_events:
+        # A deletion is the last state there is: it wins a tie.
+        written = upsert_objects(session, [change.observed(deleted=True)])
+        return Applied(object_type.name, bool(written), False)
+    return _apply_update(session, change, refetch, ordered=ordered)
+
+
+def _apply_update(
+    session: Session, change: _Change, refetch: Refetch | None, *, ordered: bool
+) -> Applied:
+    object_type, created = change.object_type, change.created
+    skipped = Applied(object_type.name, False, False)
+    stored = _stored(session, change.account_id, change.obj)
     if stored is not None and (stored.deleted_at is not None or stored.source_ts > created):
-        return Applied(object_type.name, False, False)
-    tie = stored is not None and stored.source_ts == created and not ordered
+        return skipped
     final = stored is not None and stored.status in object_type.final_statuses
-    refetched = False
-    lossy = is_lossy(object_type, obj) or leaves_out_parts(session, account_id, obj)
-    wanted = not deleted and (tie or lossy) and not final
-    if wanted and refetch is not None and object_type.retrieve_path:
-        obj, created = refetch(object_type.retrieve_path.format(id=obj["id"]))
-        deleted = bool(obj.get("deleted"))
-        refetched = True
-    written = upsert_objects(session, [Observed(account_id, obj, created, deleted=deleted)])
-    return Applied(object_type.name, bool(written), refetched)
+    if stored is not None and stored.source_ts == created and not ordered:
+        if final and change.obj.get("status") not in object_type.final_statuses:
+            return skipped  # the stored final state came after this one
+        return _read_current(session, change, refetch)
+    if is_lossy(object_type, change.obj) and not final and refetch is not None:
+        return _read_current(session, change, refetch)
+    written = upsert_objects(session, [change.observed()], ties=ordered)
+    if not written and not ordered:
+        # Another worker stored a state of the same second meanwhile (it was not there when
+        # this one looked). Which of the two is newer only Stripe can say.
+        stored = _stored(session, change.account_id, change.obj)
+        if stored is not None and stored.deleted_at is None and stored.source_ts == created:
+            return _read_current(session, change, refetch)
+    return Applied(object_type.name, bool(written), False)
+
+
+def _read_current(session: Session, change: _Change, refetch: Refetch | None) -> Applied:
+    """Store the object as Stripe has it now; without a way to ask, the event's payload."""
+    path = change.object_type.retrieve_path
+    if refetch is None or path is None:
+        written = upsert_objects(session, [change.observed()])
+        return Applied(change.object_type.name, bool(written), False)
+    obj, read_at = refetch(path.format(id=change.obj["id"]))
+    current = Observed(change.account_id, obj, read_at, deleted=bool(obj.get("deleted")))
+    written = upsert_objects(session, [current])
+    return Applied(change.object_type.name, bool(written), True)

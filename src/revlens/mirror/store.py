@@ -58,11 +58,13 @@ def _row(observed: Observed) -> dict[str, Any]:
     }
 
 
-def upsert_objects(session: Session, observations: Sequence[Observed]) -> int:
+def upsert_objects(session: Session, observations: Sequence[Observed], *, ties: bool = True) -> int:
     """Store objects unless what is stored is newer; return how many rows were written.
 
-    Equal source times are applied (the later arrival wins): within one second Stripe gives no
-    order, and a reconciliation pass settles what a same-second race leaves behind.
+    With `ties`, a state read at the same second as the stored one replaces it (a read is the
+    object as it is now). Without, an equal source time keeps what is stored: an event's payload
+    at the second of the stored state may be the older of the two, and the caller finds out
+    (nothing written) and reads the object instead of guessing.
     """
     if not observations:
         return 0
@@ -93,7 +95,12 @@ def upsert_objects(session: Session, observations: Sequence[Observed]) -> int:
         index_elements=["account_id", "object_type", "stripe_id"],
         set_=update,
         # Never older over newer, and never back from the dead: Stripe does not undelete.
-        where=(table.c.source_ts <= excluded.source_ts) & table.c.deleted_at.is_(None),
+        where=(
+            (table.c.source_ts <= excluded.source_ts)
+            if ties
+            else (table.c.source_ts < excluded.source_ts)
+        )
+        & table.c.deleted_at.is_(None),
     )
     # RETURNING counts what was written: rowcount is not reported for many rows on psycopg.
     rows = [_row(observed) for observed in latest.values()]
@@ -106,13 +113,13 @@ def upsert_objects(session: Session, observations: Sequence[Observed]) -> int:
 
 
 def _embedded(observed: Observed) -> list[Observed]:
-    """Return the expanded discounts a subscription carries, each to be kept as its own row.
+    """Return the expanded discounts a subscription or invoice carries, each as its own row.
 
-    Events and invoices name discounts by id only, and a removed discount leaves the
-    subscription: its own row keeps what history needs (coupon, start, end).
+    Events name discounts by id only, and a removed discount leaves the subscription: its own
+    row keeps what history needs (coupon, start, end).
     """
     obj = observed.obj
-    if obj.get("object") != "subscription" or observed.deleted:
+    if obj.get("object") not in ("subscription", "invoice") or observed.deleted:
         return []
     found = [d for d in obj.get("discounts") or () if isinstance(d, dict) and "id" in d]
     for item in (obj.get("items") or {}).get("data") or ():
