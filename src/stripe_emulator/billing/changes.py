@@ -11,8 +11,10 @@ from stripe_emulator.billing.subscription_invoices import build_invoice, collect
 from stripe_emulator.billing.subscriptions import (
     items_of,
     new_item,
+    next_period_end,
     period_of,
     price_of,
+    save,
     save_item,
 )
 from stripe_emulator.errors import invalid
@@ -70,11 +72,17 @@ def prorate_items(
 
 def apply_item_changes(
     ctx: Ctx, subscription: JsonObject, changes: list[JsonObject], behavior: str
-) -> None:
-    """Apply `items[N]` updates (add, change price or quantity, delete) with prorations."""
+) -> bool:
+    """Apply `items[N]` updates (add, change price or quantity, delete) with prorations.
+
+    Returns whether the billing interval changed (month to year, say): then the old items are
+    credited for their unused time but nothing is charged for the rest of the old period, since
+    the caller restarts the cycle now (`restart_cycle`) and bills the new period whole.
+    """
     from stripe_emulator.resources.subscription_inputs import resolve_price
 
     current = {item["id"]: item for item in items_of(ctx, subscription["id"])}
+    interval_before = _interval(ctx, list(current.values()))
     pairs: list[tuple[JsonObject, JsonObject | None]] = []
     added: list[JsonObject] = []
     period = period_of(ctx, subscription)
@@ -111,10 +119,53 @@ def apply_item_changes(
         if (old["price"], old["quantity"]) != (item["price"], item["quantity"]):
             pairs.append((old, item))
     pairs.extend((_nothing(item), item) for item in added)
+    remaining = items_of(ctx, subscription["id"])
+    if not remaining:
+        raise invalid("A subscription must have at least one active plan.", param="items")
+    interval_changed = _interval(ctx, remaining) != interval_before
+    if interval_changed:
+        pairs = [(old, None) for old, _new in pairs]
     if behavior != "none":
         prorate_items(ctx, subscription, pairs)
-    if not items_of(ctx, subscription["id"]):
-        raise invalid("A subscription must have at least one active plan.", param="items")
+    return interval_changed
+
+
+def _interval(ctx: Ctx, items: list[JsonObject]) -> tuple[str, int] | None:
+    """Return the (interval, count) the first item's price bills on."""
+    if not items:
+        return None
+    recurring = price_of(ctx, items[0]["price"])["recurring"]
+    return recurring["interval"], recurring["interval_count"]
+
+
+def credit_unused(ctx: Ctx, subscription: JsonObject) -> None:
+    """Credit every item's unused time in the current period (before `restart_cycle`)."""
+    prorate_items(ctx, subscription, [(item, None) for item in items_of(ctx, subscription["id"])])
+
+
+def restart_cycle(ctx: Ctx, subscription: JsonObject) -> JsonObject:
+    """Start a new billing period now and invoice it at once (`subscription_update`).
+
+    What Stripe does when a trial ends early (`trial_end=now`), when the price changes to
+    another interval, and for `billing_cycle_anchor=now`: the billing cycle anchor becomes now,
+    the invoice carries the pending prorations plus the new period whole, and the status
+    follows its payment (`active`, or `past_due` when it fails).
+    """
+    now = ctx.now()
+    subscription["billing_cycle_anchor"] = now
+    end = next_period_end(ctx, subscription, now)
+    for item in items_of(ctx, subscription["id"]):
+        item["current_period_start"], item["current_period_end"] = now, end
+        save_item(ctx, item)
+    if subscription["status"] == "trialing":
+        subscription["status"] = "active"
+    invoice = build_invoice(
+        ctx, subscription, billing_reason="subscription_update", period=(now, end)
+    )
+    subscription["latest_invoice"] = invoice["id"]
+    save(ctx, subscription)
+    collect(ctx, subscription, invoice)
+    return invoice
 
 
 def _nothing(item: JsonObject) -> JsonObject:

@@ -8,10 +8,12 @@ from stripe_emulator.billing import lifecycle, subscription_invoices
 from stripe_emulator.billing import subscriptions as billing
 from stripe_emulator.billing.changes import (
     apply_item_changes,
+    credit_unused,
     invoice_prorations_now,
+    restart_cycle,
     set_cancellation,
 )
-from stripe_emulator.billing.trials import trial_settings
+from stripe_emulator.billing.trials import end_without_payment_method, trial_settings
 from stripe_emulator.errors import invalid
 from stripe_emulator.resources.base import JsonObject
 from stripe_emulator.resources.crud import load, present
@@ -74,12 +76,16 @@ def update(ctx: Ctx) -> JsonObject:
         )
     set_cancellation(ctx, subscription, params)
     behavior = params.get("proration_behavior", "create_prorations")
+    restart = params.get("billing_cycle_anchor") == "now"
+    if restart and not params.get("items") and behavior != "none":
+        credit_unused(ctx, subscription)
     if params.get("items"):
-        apply_item_changes(ctx, subscription, params["items"], behavior)
+        restart = apply_item_changes(ctx, subscription, params["items"], behavior) or restart
     if params.get("trial_end") == "now" and subscription["status"] == "trialing":
         subscription["trial_end"] = ctx.now()
-        billing.save(ctx, subscription)
-        lifecycle.renew(ctx, subscription)
+        restart = not end_without_payment_method(ctx, subscription)
+    if restart:
+        restart_cycle(ctx, subscription)
         subscription = load(ctx, SUBSCRIPTION, subscription["id"])
     if behavior == "always_invoice":
         invoice_prorations_now(ctx, subscription)
