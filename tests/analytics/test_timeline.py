@@ -469,3 +469,48 @@ def test_truncated_lists_are_reported() -> None:
     partial["items"] = {**partial["items"], "has_more": True}
     timeline = build_timeline(partial, catalog=CATALOG)
     assert any("has_more" in warning for warning in timeline.warnings)
+
+
+def test_a_once_discount_used_by_the_first_invoice_counts_for_that_period_only() -> None:
+    # Stripe removes a `once` discount as soon as the first invoice used it: the subscription no
+    # longer shows it, its invoice does. Presets counting every discount see it for one period.
+    once = {
+        "id": "di_once",
+        "object": "discount",
+        "start": JAN,
+        "end": None,
+        "source": {
+            "type": "coupon",
+            "coupon": {"id": "ONCE", "duration": "once", "percent_off": 50},
+        },
+    }
+    subscription = {
+        "id": "sub_once",
+        "object": "subscription",
+        "customer": "cus_once",
+        "currency": "usd",
+        "status": "active",
+        "created": JAN,
+        "start_date": JAN,
+        "billing_cycle_anchor": JAN,
+        "discounts": [],
+        "items": {
+            "object": "list",
+            "has_more": False,
+            "data": [{"id": "si_once", "object": "subscription_item", "price": PRO, "quantity": 1}],
+        },
+    }
+    invoice = {
+        "id": "in_once",
+        "object": "invoice",
+        "subscription": "sub_once",
+        "status": "paid",
+        "created": JAN,
+        "discounts": [once],
+        "lines": {"object": "list", "has_more": False, "data": []},
+    }
+    timeline = build_timeline(subscription, invoices=[invoice], as_of=MAR)
+    everything = PRESETS["profitwell"]
+    assert subscription_mrr(timeline, JAN + 86_400, everything) == 1_000
+    assert subscription_mrr(timeline, FEB + 86_400, everything) == 2_000
+    assert subscription_mrr(timeline, JAN + 86_400, STANDARD) == 2_000  # `once` never counts

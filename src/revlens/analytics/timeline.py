@@ -18,12 +18,14 @@ from itertools import groupby
 from typing import Any
 
 from revlens.analytics import evidence, payloads
+from revlens.analytics.days import advance
 from revlens.analytics.evidence import Observation, State
 from revlens.analytics.model import (
     CONTRIBUTING_STATUSES,
     TERMINAL_STATUSES,
     CustomerHistory,
     Discount,
+    Duration,
     Instant,
     Item,
     Span,
@@ -31,6 +33,7 @@ from revlens.analytics.model import (
     SubscriptionTimeline,
     Trial,
 )
+from revlens.analytics.mrr import cadence_of
 from revlens.analytics.payloads import JSON, Catalog
 
 
@@ -172,7 +175,7 @@ def build_timeline(
     current = context.current
     if current.truncated:
         warnings.append(f"subscription {context.id}: items has_more; pass every page")
-    spans = _sweep(observations, context.id)
+    spans = _with_once_discounts(_sweep(observations, context.id), _once_discounts(context))
     return SubscriptionTimeline(
         id=context.id,
         customer=str(payloads.object_id(subscription.get("customer")) or ""),
@@ -261,6 +264,43 @@ def _sweep(observations: list[Observation], subscription_id: str) -> list[Span]:
         span_sources = tuple(sources) or (subscription_id,)
         spans.append(Span(at, None, fold.status, items, fold.discounts, since, span_sources))
     return spans
+
+
+def _once_discounts(context: _Context) -> list[Discount]:
+    """Return the `once` discounts this subscription's invoices used.
+
+    Stripe removes a `once` discount from the subscription as soon as its first invoice used
+    it, often in the second it was added: the invoice is where it is found afterwards.
+    """
+    found: dict[str, Discount] = {}
+    for invoice in context.invoices:
+        for value in invoice.get("discounts") or ():
+            discount = payloads.parse_discount(value, context.catalog)
+            if discount is not None and discount.coupon.duration is Duration.ONCE:
+                found.setdefault(discount.id, discount)
+    return list(found.values())
+
+
+def _with_once_discounts(spans: list[Span], once: Sequence[Discount]) -> list[Span]:
+    """Keep each `once` discount on the spans of the billing period it covered.
+
+    It ends with that period: whichever rule counts `once` discounts sees it there, and a
+    customer discount is not used instead of it meanwhile (as on the invoice).
+    """
+    if not once:
+        return spans
+    result: list[Span] = []
+    for span in spans:
+        present = {discount.id for discount in span.discounts}
+        added = []
+        for discount in once:
+            if discount.id in present or discount.start is None:
+                continue
+            ends = advance(discount.start, *cadence_of(span))
+            if span.start < ends and (span.end is None or discount.start < span.end):
+                added.append(replace(discount, end=ends))
+        result.append(replace(span, discounts=(*span.discounts, *added)) if added else span)
+    return result
 
 
 def _paid_through(invoices: Sequence[JSON]) -> Instant | None:

@@ -38,13 +38,12 @@ def is_lossy(object_type: ObjectType, obj: dict[str, Any]) -> bool:
 def leaves_out_parts(session: Session, account_id: str, obj: dict[str, Any]) -> bool:
     """Whether the payload leaves out what only a re-fetch shows.
 
-    A tiered price's tiers (never in event payloads), or discounts of a subscription or an
-    invoice named by id that the mirror does not hold (a `once` discount leaves the
-    subscription with its first invoice: that invoice is where it is found later).
+    A tiered price's tiers (never in event payloads), or a subscription's discounts named by id
+    that the mirror does not hold.
     """
     if obj.get("object") in ("price", "plan"):
         return obj.get("billing_scheme") == "tiered" and not obj.get("tiers")
-    if obj.get("object") not in ("subscription", "invoice"):
+    if obj.get("object") != "subscription":
         return False
     ids = {d for d in obj.get("discounts") or () if isinstance(d, str)}
     if not ids:

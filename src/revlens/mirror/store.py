@@ -113,13 +113,13 @@ def upsert_objects(session: Session, observations: Sequence[Observed], *, ties: 
 
 
 def _embedded(observed: Observed) -> list[Observed]:
-    """Return the expanded discounts a subscription or invoice carries, each as its own row.
+    """Return the expanded discounts a subscription carries, each to be kept as its own row.
 
-    Events name discounts by id only, and a removed discount leaves the subscription: its own
-    row keeps what history needs (coupon, start, end).
+    Events and invoices name discounts by id only, and a removed discount leaves the
+    subscription: its own row keeps what history needs (coupon, start, end).
     """
     obj = observed.obj
-    if obj.get("object") not in ("subscription", "invoice") or observed.deleted:
+    if obj.get("object") != "subscription" or observed.deleted:
         return []
     found = [d for d in obj.get("discounts") or () if isinstance(d, dict) and "id" in d]
     for item in (obj.get("items") or {}).get("data") or ():
