@@ -53,6 +53,17 @@ def test_metrics_csv_api_and_history_follow_the_plan(platform: Platform) -> None
         403,
         "CSV export is not part of the Free plan.",
     )
+    customers = platform.client.get(
+        f"/api/v1/accounts/{account}/customers", params={"end": "2020-01-01"}
+    )
+    assert customers.status_code == 422
+    assert customers.json()["detail"].startswith("this plan shows history from ")
+    csrf = platform.sign_in(account)
+    new_key = platform.client.post(
+        f"/accounts/{account}/settings/api-keys", data={"csrf_token": csrf, "name": "x"}
+    )
+    assert new_key.status_code == 403
+    assert "API access is not part of the Free plan." in new_key.text
     bearer = {"Authorization": f"Bearer {key}"}
     platform.client.cookies.clear()  # the key alone, no browser session
     by_key = platform.client.get(path, headers=bearer)

@@ -224,6 +224,7 @@ def mrr_movements(
 def customers_list(
     *,
     account: ReaderDep,
+    history_from: HistoryDep,
     database: DatabaseDep,
     queue: QueueDep,
     cache: CacheDep,
@@ -236,7 +237,9 @@ def customers_list(
     """Customers who ever paid, by MRR at the end date (largest first)."""
 
     def work() -> Response:
-        checked = make_query(start=None, end=end, preset=preset, currency=currency)
+        checked = limit_history(
+            make_query(start=None, end=end, preset=preset, currency=currency), history_from
+        )
         with database.read() as session:
             chosen, rows = queries.customers(
                 session, account_id=account, query=checked, limit=limit, cache=cache
@@ -333,11 +336,21 @@ def api_key_create(
     workspace: WorkspaceDep,
     templates: TemplatesDep,
     database: DatabaseDep,
+    settings: SettingsDep,
     name: Annotated[str, Form()] = "",
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> HTMLResponse:
     """Create a key and show its token, this once."""
     check_csrf(request, csrf_token)
+    if settings.billing.enabled:
+        with database.read() as session:
+            access = entitlements(
+                session, billing=settings.billing, account_id=workspace.id, now=int(time.time())
+            )
+        try:
+            require_feature(access, "api")
+        except NotEntitled as refused:
+            raise HTTPException(403, str(refused)) from None
     with database.unit_of_work() as session:
         _, token = create_api_key(session, account_id=workspace.id, name=name, now=utcnow())
         keys = list_api_keys(session, account_id=workspace.id)
