@@ -137,6 +137,7 @@ class Store:
         self.write_listeners: list[WriteListener] = []
         self.rollback_listeners: list[RollbackListener] = []
         self._cache = ReadCache()
+        self._meta: dict[str, str | None] = {}
 
     def generation(self, scope: Scope, type_: str) -> int:
         """Return how many writes touched this scope and type since start."""
@@ -198,6 +199,7 @@ class Store:
 
     def _rolled_back(self) -> None:
         self._cache.clear()
+        self._meta.clear()
         # Caches elsewhere compare generations: move every one on so none matches again.
         for key in self._generations:
             self._generations[key] += 1
@@ -356,8 +358,11 @@ class Store:
 
     def meta_get(self, key: str) -> str | None:
         """Return a stored setting, or None."""
-        rows = self._query("SELECT value FROM meta WHERE key=?", (key,))
-        return str(rows[0][0]) if rows else None
+        with self._lock:
+            if key not in self._meta:
+                rows = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchall()
+                self._meta[key] = str(rows[0][0]) if rows else None
+            return self._meta[key]
 
     def meta_set(self, key: str, value: str) -> None:
         """Store a setting."""
@@ -367,6 +372,7 @@ class Store:
                 " ON CONFLICT (key) DO UPDATE SET value=excluded.value",
                 (key, value),
             )
+            self._meta[key] = value
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         """Run a statement for the few tables outside `objects` (idempotency, connections)."""

@@ -233,7 +233,7 @@ def price_line(
         "subtotal": amount,
         "taxes": [],
     }
-    store_line(ctx, line)
+    store_line(ctx, line, new=True)
     return line
 
 
@@ -276,11 +276,11 @@ def pending_items(ctx: Ctx, customer: str, subscription: str | None = None) -> l
     return [row.load() for row in page.rows]
 
 
-def store_line(ctx: Ctx, line: JsonObject) -> None:
-    """Insert or replace a line item (indexed by its invoice)."""
+def store_line(ctx: Ctx, line: JsonObject, *, new: bool = False) -> None:
+    """Insert (`new`) or replace a line item (indexed by its invoice)."""
     from stripe_emulator.resources.invoices import LINE_ITEM
 
-    if ctx.store.exists(ctx.scope, "line_item", line["id"]):
+    if not new and ctx.store.exists(ctx.scope, "line_item", line["id"]):
         ctx.store.update(ctx.scope, "line_item", line, LINE_ITEM.slots(line))
     else:
         ctx.store.insert(ctx.scope, "line_item", line, LINE_ITEM.slots(line))
