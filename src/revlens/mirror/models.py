@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -115,3 +125,19 @@ class EventCursor(Base):
     # Ids already applied at second `created`: event ids are not ordered, seconds are.
     boundary_ids: Mapped[list[str]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RateBudget(Base):
+    """One request limit of one account, shared by every worker process (GCRA).
+
+    `tat` is the theoretical arrival time (Unix seconds) of the next request when requests come
+    exactly at `rate`: a request may go at `tat - burst` at the earliest, and moves it on by
+    `1 / rate`. `rate` follows AIMD: cut on a 429, raised a little per success, up to `ceiling`.
+    """
+
+    __tablename__ = "rate_budgets"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # account | endpoint
+    rate: Mapped[float] = mapped_column(Float)
+    ceiling: Mapped[float] = mapped_column(Float)
+    tat: Mapped[float] = mapped_column(Float)

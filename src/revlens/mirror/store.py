@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -58,6 +60,71 @@ def _row(observed: Observed) -> dict[str, Any]:
     }
 
 
+_COLUMNS = (
+    "account_id",
+    "object_type",
+    "stripe_id",
+    "livemode",
+    "created",
+    "customer_id",
+    "status",
+    "source_ts",
+    "synced_at",
+    "deleted_at",
+    "data",
+)
+_CHUNK = 500  # rows per statement: 5,500 parameters, far below SQLite's limit
+
+
+@functools.cache
+def _upsert_sql(dialect: str, rows: int, ties: bool) -> str:
+    """Return the multi-row upsert of `rows` objects, in the driver's own parameter style."""
+    mark = "%s" if dialect == "postgresql" else "?"
+    data = f"CAST({mark} AS JSONB)" if dialect == "postgresql" else mark
+    one = "(" + ", ".join([mark] * (len(_COLUMNS) - 1) + [data]) + ")"
+    guard = "<=" if ties else "<"
+    updated = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[3:])
+    # Only this module's constants go into the text; every value is bound.
+    return (
+        f"INSERT INTO mirror_objects ({', '.join(_COLUMNS)}) VALUES {', '.join([one] * rows)} "  # noqa: S608
+        f"ON CONFLICT (account_id, object_type, stripe_id) DO UPDATE SET {updated} "
+        # Never older over newer, and never back from the dead: Stripe does not undelete.
+        f"WHERE mirror_objects.source_ts {guard} excluded.source_ts "
+        "AND mirror_objects.deleted_at IS NULL RETURNING id"
+    )
+
+
+def _write_rows(session: Session, rows: list[dict[str, Any]], *, ties: bool) -> int:
+    """Upsert rows through the driver: one statement per chunk, values encoded once.
+
+    A backfill page is 100 objects of a few kB each; building and binding the statement
+    through SQLAlchemy cost about as much CPU as the database's own work
+    (bench/mirror_backfill.py), so the SQL text is cached per size and JSON is encoded here.
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    synced = MirroredObject.__table__.c.synced_at.type.bind_processor(dialect)
+    livemode = MirroredObject.__table__.c.livemode.type.bind_processor(dialect)
+    written = 0
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        params: list[Any] = []
+        for row in chunk:
+            for column in _COLUMNS:
+                value = row[column]
+                if column == "data":
+                    value = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+                elif column == "synced_at" and synced is not None:
+                    value = synced(value)
+                elif column == "livemode" and livemode is not None:
+                    value = livemode(value)
+                params.append(value)
+        sql = _upsert_sql(dialect.name, len(chunk), ties)
+        # RETURNING counts what was written: rowcount is not reported for many rows on psycopg.
+        written += len(connection.exec_driver_sql(sql, tuple(params)).all())
+    return written
+
+
 def upsert_objects(session: Session, observations: Sequence[Observed], *, ties: bool = True) -> int:
     """Store objects unless what is stored is newer; return how many rows were written.
 
@@ -75,37 +142,7 @@ def upsert_objects(session: Session, observations: Sequence[Observed], *, ties: 
         key = (observed.account_id, str(observed.obj["object"]), str(observed.obj["id"]))
         if key not in latest or latest[key].source_ts <= observed.source_ts:
             latest[key] = observed
-    table = MirroredObject.__table__
-    statement = _insert(session, table)
-    excluded = statement.excluded
-    update = {
-        column: excluded[column]
-        for column in (
-            "livemode",
-            "created",
-            "customer_id",
-            "status",
-            "source_ts",
-            "synced_at",
-            "deleted_at",
-            "data",
-        )
-    }
-    statement = statement.on_conflict_do_update(
-        index_elements=["account_id", "object_type", "stripe_id"],
-        set_=update,
-        # Never older over newer, and never back from the dead: Stripe does not undelete.
-        where=(
-            (table.c.source_ts <= excluded.source_ts)
-            if ties
-            else (table.c.source_ts < excluded.source_ts)
-        )
-        & table.c.deleted_at.is_(None),
-    )
-    # RETURNING counts what was written: rowcount is not reported for many rows on psycopg.
-    rows = [_row(observed) for observed in latest.values()]
-    result = session.execute(statement.returning(table.c.id), rows)
-    written = len(result.all())
+    written = _write_rows(session, [_row(observed) for observed in latest.values()], ties=ties)
     embedded = [found for observed in latest.values() for found in _embedded(observed)]
     if embedded:
         upsert_objects(session, embedded)  # rows of their own, not counted as the page's

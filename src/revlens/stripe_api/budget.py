@@ -1,4 +1,8 @@
-"""Request budgets per connected account: token buckets that back off on 429s (AIMD)."""
+"""Request budgets per connected account: token buckets that back off on 429s (AIMD).
+
+`Budgets` keeps them in one process; a source shared by several processes (the database,
+`revlens.mirror.budgets`) implements the same two protocols.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 # Stripe's documented limits: 25 requests/s in test mode, 100 in live mode, 25 per endpoint.
 TEST_RATE = 25.0
@@ -14,6 +19,31 @@ ENDPOINT_RATE = 25.0
 MIN_RATE = 1.0
 DECREASE = 0.7  # multiplicative decrease on a 429
 INCREASE = 0.25  # additive increase (requests/s) per successful request, up to the ceiling
+
+
+class Budget(Protocol):
+    """The request budget of one account."""
+
+    def acquire(self, endpoint: str) -> None:
+        """Block until a request to `endpoint` fits both the global and the endpoint limit."""
+
+    def succeeded(self, endpoint: str) -> None:
+        """Note a success (additive increase)."""
+
+    def rate_limited(self, endpoint: str, reason: str | None) -> None:
+        """Note a 429 and why (multiplicative decrease)."""
+
+
+class BudgetSource(Protocol):
+    """Where the budget of each account lives."""
+
+    def of(self, account_id: str) -> Budget:
+        """Return the budget of an account."""
+
+
+def ceilings(*, livemode: bool, global_rate: float | None = None) -> float:
+    """Return an account's global limit in requests/s: Stripe's live or test rate."""
+    return global_rate or (LIVE_RATE if livemode else TEST_RATE)
 
 
 @dataclass
@@ -103,7 +133,7 @@ class Budgets:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._rate = global_rate or (LIVE_RATE if livemode else TEST_RATE)
+        self._rate = ceilings(livemode=livemode, global_rate=global_rate)
         self._endpoint_rate = endpoint_rate
         self._clock = clock
         self._sleep = sleep

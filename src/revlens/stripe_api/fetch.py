@@ -12,7 +12,7 @@ from typing import Any
 
 import stripe
 
-from revlens.stripe_api.budget import Budgets
+from revlens.stripe_api.budget import BudgetSource
 from revlens.stripe_api.client import StripeClients
 from revlens.stripe_api.errors import Verdict, classify, retry_after_hint
 
@@ -62,7 +62,7 @@ class Fetcher:
     """Reads on behalf of connected accounts through the SDK, one budget per account."""
 
     clients: StripeClients
-    budgets: Budgets
+    budgets: BudgetSource
     max_attempts: int = MAX_ATTEMPTS
     base_delay: float = BASE_DELAY_S
     sleep: Callable[[float], None] = time.sleep

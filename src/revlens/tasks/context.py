@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from revlens.config import Settings
 from revlens.db.session import Database
-from revlens.stripe_api.budget import Budgets
+from revlens.mirror.budgets import SharedBudgets, budget_database
 from revlens.stripe_api.client import StripeClients
 from revlens.stripe_api.fetch import Fetcher
 
@@ -38,11 +38,13 @@ class JobContext:
 
     @property
     def fetcher(self) -> Fetcher:
-        """Return the process's Stripe reader (one budget per account for all its threads)."""
+        """Return the process's Stripe reader (one budget per account for all processes)."""
         with self._lock:
             if self._fetcher is None:
                 clients = StripeClients(self.settings)
-                self._fetcher = Fetcher(clients, Budgets(livemode=clients.livemode))
+                shared = budget_database(self.database)
+                budgets = SharedBudgets(shared, livemode=clients.livemode)
+                self._fetcher = Fetcher(clients, budgets)
             return self._fetcher
 
     @property

@@ -1,0 +1,181 @@
+"""Request budgets kept in the database, so that every worker process shares each account's.
+
+Stripe limits an account, not a process: two workers each pacing themselves at 25 requests/s
+would together ask for 50. Each limit (an account's global one, and one per endpoint) is a row
+holding a GCRA schedule: a request reserves the next slot of both of its limits in one short
+transaction, then sleeps until the later of the two. Successes are counted locally and their
+additive increase is written with the next reservation; a 429 cuts the rate for every process
+at once. Clocks are the hosts' (`time.time`): the processes must share one, as those of one
+machine or of NTP-synced machines do.
+
+On PostgreSQL the rows live in revlens' database. SQLite has one write lock per file, and a
+request is sometimes made inside a unit of work (an event's object re-fetched while the event
+is applied): a reservation in the same file would wait for that unit of work, which waits for
+the request. There the rows live in a file of their own next to the database.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from revlens.db.engine import is_sqlite
+from revlens.db.session import Database
+from revlens.mirror.models import RateBudget
+from revlens.stripe_api.budget import (
+    DECREASE,
+    ENDPOINT_RATE,
+    INCREASE,
+    MIN_RATE,
+    Budget,
+    ceilings,
+)
+
+GLOBAL = "*"
+# Up to a second's worth of requests may go at once (a bucket of `rate` tokens), as Stripe's
+# limiter allows.
+BURST_S = 1.0
+
+
+def _burst(rate: float) -> float:
+    """How far ahead of its schedule a request may go: (capacity - 1) intervals."""
+    return max(0.0, BURST_S * rate - 1) / rate
+
+
+@dataclass
+class SharedBudget:
+    """The budget of one account, as one process sees it."""
+
+    database: Database
+    account_id: str
+    global_rate: float
+    endpoint_rate: float
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _successes: Counter[str] = field(default_factory=Counter)
+    _known: set[str] = field(default_factory=set)
+
+    def _key(self, endpoint: str) -> str:
+        return f"{self.account_id}|{endpoint}"
+
+    def _ensure(self, keys: dict[str, float]) -> None:
+        missing = {k: v for k, v in keys.items() if k not in self._known}
+        if not missing:
+            return
+        table = RateBudget.__table__
+        now = self.clock()
+        with self.database.unit_of_work() as session:
+            dialect = session.get_bind().dialect.name
+            insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+            session.execute(
+                insert.on_conflict_do_nothing(index_elements=["key"]),
+                [{"key": k, "rate": v, "ceiling": v, "tat": now} for k, v in missing.items()],
+            )
+        self._known.update(missing)
+
+    def acquire(self, endpoint: str) -> None:
+        """Reserve the next slot of the global and the endpoint limit; sleep until it comes."""
+        keys = {self._key(GLOBAL): self.global_rate, self._key(endpoint): self.endpoint_rate}
+        self._ensure(keys)
+        with self._lock:
+            successes = {key: self._successes.pop(key, 0) for key in keys}
+        with self.database.unit_of_work() as session:
+            rows = session.execute(
+                select(RateBudget.key, RateBudget.rate, RateBudget.ceiling, RateBudget.tat)
+                .where(RateBudget.key.in_(list(keys)))
+                .with_for_update()
+            ).all()
+            now = self.clock()
+            slot = now
+            for key, stored_rate, ceiling, tat in rows:
+                rate = min(ceiling, stored_rate + INCREASE * successes[key])
+                slot = max(slot, tat - _burst(rate))
+                session.execute(
+                    update(RateBudget)
+                    .where(RateBudget.key == key)
+                    .values(rate=rate, tat=max(tat, now) + 1 / rate)
+                )
+        if slot > now:
+            self.sleep(slot - now)
+
+    def succeeded(self, endpoint: str) -> None:
+        """Count a success; its additive increase goes with the next reservation."""
+        with self._lock:
+            self._successes.update((self._key(GLOBAL), self._key(endpoint)))
+
+    def rate_limited(self, endpoint: str, reason: str | None) -> None:
+        """Cut the rate of whichever limit Stripe says was hit, for every process."""
+        hit = endpoint if reason and reason.startswith("endpoint") else GLOBAL
+        key = self._key(hit)
+        with self.database.unit_of_work() as session:
+            row = session.execute(
+                select(RateBudget.rate, RateBudget.tat)
+                .where(RateBudget.key == key)
+                .with_for_update()
+            ).one_or_none()
+            if row is None:
+                return
+            rate = max(MIN_RATE, row.rate * DECREASE)
+            # No burst after a 429: the next request waits a whole interval.
+            now = self.clock()
+            session.execute(
+                update(RateBudget)
+                .where(RateBudget.key == key)
+                .values(rate=rate, tat=max(row.tat, now + _burst(rate) + 1 / rate))
+            )
+
+
+class SharedBudgets:
+    """Every account's budget in the database, one `SharedBudget` object per account."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        livemode: bool,
+        global_rate: float | None = None,
+        endpoint_rate: float = ENDPOINT_RATE,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._database = database
+        self._rate = ceilings(livemode=livemode, global_rate=global_rate)
+        self._endpoint_rate = endpoint_rate
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._budgets: dict[str, SharedBudget] = {}
+
+    def of(self, account_id: str) -> Budget:
+        """Return the budget of an account."""
+        with self._lock:
+            budget = self._budgets.get(account_id)
+            if budget is None:
+                budget = self._budgets[account_id] = SharedBudget(
+                    self._database,
+                    account_id,
+                    self._rate,
+                    self._endpoint_rate,
+                    self._clock,
+                    self._sleep,
+                )
+            return budget
+
+
+def budget_database(database: Database) -> Database:
+    """Return where the budgets of the processes sharing `database` live (see the module)."""
+    if not is_sqlite(database.engine):
+        return database
+    path = database.engine.url.database or ""
+    side = Database.from_url(f"sqlite:///{path}-budgets")
+    table = RateBudget.__table__
+    assert isinstance(table, Table)
+    table.create(side.engine, checkfirst=True)
+    return side

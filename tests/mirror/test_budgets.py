@@ -1,0 +1,75 @@
+"""Request budgets in the database: worker processes share each account's limits."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from revlens.db.session import Database
+from revlens.mirror.budgets import SharedBudgets
+from revlens.stripe_api.budget import DECREASE
+
+ENDPOINT = "GET /v1/customers"
+
+
+class Clock:
+    """A clock that only moves when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _process(database: Database, clock: Clock, **rates: float) -> SharedBudgets:
+    """The budgets one worker process would build."""
+    return SharedBudgets(database, livemode=False, clock=clock.time, sleep=clock.sleep, **rates)
+
+
+def test_two_processes_keep_one_account_within_its_limit_together(database: Database) -> None:
+    clock = Clock()
+    account = f"acct_{secrets.token_hex(6)}"
+    first, second = (_process(database, clock, global_rate=10, endpoint_rate=25) for _ in "ab")
+    start = clock.now
+    for n in range(40):
+        (first if n % 2 else second).of(account).acquire(ENDPOINT)
+    # A second's burst (10) at once, then 30 more at 10/s, however the two processes take
+    # turns; each pacing itself alone would have let 20 go at once and ended a second earlier.
+    assert clock.now - start == pytest.approx(3.0)
+
+
+def test_the_endpoint_limit_binds_below_the_global_one(database: Database) -> None:
+    clock = Clock()
+    account = f"acct_{secrets.token_hex(6)}"
+    budgets = _process(database, clock, global_rate=100, endpoint_rate=5)
+    start = clock.now
+    for _ in range(15):
+        budgets.of(account).acquire(ENDPOINT)
+    assert clock.now - start == pytest.approx(2.0)  # 5 at once, 10 more at 5/s
+    budgets.of(account).acquire("GET /v1/charges")  # another endpoint: no wait
+    assert clock.now - start == pytest.approx(2.0)
+
+
+def test_a_429_in_one_process_slows_the_other(database: Database) -> None:
+    clock = Clock()
+    account = f"acct_{secrets.token_hex(6)}"
+    first, second = (_process(database, clock, global_rate=100, endpoint_rate=10) for _ in "ab")
+    first.of(account).acquire(ENDPOINT)
+    first.of(account).rate_limited(ENDPOINT, "endpoint-rate")
+    before = clock.now
+    second.of(account).acquire(ENDPOINT)
+    # No burst after a 429, and the next request waits one interval of the decreased rate.
+    assert clock.now - before == pytest.approx(1 / (10 * DECREASE))
+    for _ in range(200):
+        second.of(account).succeeded(ENDPOINT)
+    before = clock.now
+    for _ in range(11):
+        first.of(account).acquire(ENDPOINT)
+    # The successes counted in `second` raised the rate back to its ceiling only once written;
+    # `first` still paces at the decreased rate: nothing above the ceiling, ever.
+    assert clock.now - before <= 11 / (10 * DECREASE) + 1e-6
