@@ -199,6 +199,7 @@ def test_operator_sees_who_pays(platform: Platform) -> None:
         "in_grace": False,
     }
     assert rows[paying]["customer"].startswith("cus_")
+    assert rows[paying]["current_period_end"] == "2026-02-01T00:00:00+00:00"
     assert {k: rows[free][k] for k in ("plan", "status", "paying", "customer")} == {
         "plan": "free",
         "status": "none",

@@ -148,6 +148,21 @@ def test_cancel_at_period_end_keeps_the_plan_until_then(platform: Platform) -> N
     assert platform.access(account).plan.key == "free"
     with pytest.raises(BillingRefused, match="no subscription to cancel"):
         cancel(platform.database, platform.clients, account_id=account)
+    # Subscribing again reuses the customer with a new subscription.
+    again = subscribe(
+        platform.database,
+        platform.clients,
+        platform.billing,
+        account_id=account,
+        plan_key="starter",
+        payment_method="pm_card_visa",
+    )
+    assert again.customer_id == sub.customer_id
+    assert again.stripe_id != sub.stripe_id
+    assert (platform.access(account).plan.key, platform.access(account).status) == (
+        "starter",
+        "trialing",
+    )
 
 
 def test_upgrade_downgrade_and_refusals(platform: Platform) -> None:

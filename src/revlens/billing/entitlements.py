@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -56,7 +56,7 @@ class Access:
     def banner(self) -> str | None:
         """A warning for every page of the workspace while the payment is late."""
         if self.grace_ends_at is not None:
-            until = date.fromtimestamp(self.grace_ends_at).isoformat()
+            until = datetime.fromtimestamp(self.grace_ends_at, UTC).date().isoformat()
             return (
                 f"The last payment for {self.plan.name} failed. Update the card before {until}, "
                 "or the workspace falls back to the free tier."

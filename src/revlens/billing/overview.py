@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -11,8 +12,15 @@ from revlens.billing.entitlements import entitlements
 from revlens.billing.plans import BillingConfig
 
 
+def _iso(stripe_time: int | None) -> str | None:
+    return datetime.fromtimestamp(stripe_time, UTC).isoformat() if stripe_time else None
+
+
 def customer_rows(session: Session, billing: BillingConfig, *, now: int) -> list[dict[str, Any]]:
-    """Return one row per connected account: its customer, plan, state and payments."""
+    """Return one row per connected account: its customer, plan, state and payments.
+
+    Times are ISO 8601 in UTC, as in `GET /api/v1/accounts`.
+    """
     rows: list[dict[str, Any]] = []
     for account in list_accounts(session):
         if not account.is_connected:
@@ -29,13 +37,13 @@ def customer_rows(session: Session, billing: BillingConfig, *, now: int) -> list
                 "paying": access.paying,
                 "status": access.status,
                 "in_grace": access.grace_ends_at is not None,
-                "grace_ends_at": access.grace_ends_at,
+                "grace_ends_at": _iso(access.grace_ends_at),
                 "subscription": sub.stripe_id if sub else None,
                 "cancel_at_period_end": bool(sub and sub.cancel_at_period_end),
-                "current_period_end": sub.current_period_end if sub else None,
-                "trial_end": sub.trial_end if sub else None,
-                "last_paid_at": sub.last_paid_at if sub else None,
-                "last_payment_failed_at": sub.last_payment_failed_at if sub else None,
+                "current_period_end": _iso(sub.current_period_end if sub else None),
+                "trial_end": _iso(sub.trial_end if sub else None),
+                "last_paid_at": _iso(sub.last_paid_at if sub else None),
+                "last_payment_failed_at": _iso(sub.last_payment_failed_at if sub else None),
             }
         )
     return rows
