@@ -108,7 +108,7 @@ def snapshot(obj: JsonObject) -> JsonObject:
 def previous_attributes(before: JsonObject, after: JsonObject) -> JsonObject:
     """Return the old values of what changed: hashes diffed key by key, lists whole."""
     changed: JsonObject = {}
-    for key in sorted(set(before) | set(after)):
+    for key in [*before, *(key for key in after if key not in before)]:
         old, new = before.get(key), after.get(key)
         if old == new:
             continue
@@ -116,7 +116,7 @@ def previous_attributes(before: JsonObject, after: JsonObject) -> JsonObject:
             changed[key] = previous_attributes(old, new)
         else:
             changed[key] = old
-    return changed
+    return {key: changed[key] for key in sorted(changed)}
 
 
 def _is_hash(value: Any) -> bool:
@@ -143,21 +143,18 @@ def emit(
     if previous is not None:
         data["previous_attributes"] = orjson.Fragment(orjson.dumps(previous))
     idempotency_key = ctx.request.header("idempotency-key") if ctx.request_id else None
-    event: JsonObject = {
-        "id": ctx.new_id("evt", 24),
-        "object": "event",
-        "api_version": PINNED_API_VERSION,
-        "created": ctx.now(),
-        "data": data,
-        "livemode": scope.livemode,
-        "pending_webhooks": 0,
-        # An empty request id marks an automatic change (a renewal, a retry): Stripe sends nulls.
-        "request": {"id": ctx.request_id or None, "idempotency_key": idempotency_key},
-        "type": type_,
-    }
+    # Keys in Stripe's order: `id`, `object`, then alphabetical.
+    event: JsonObject = {"id": ctx.new_id("evt", 24), "object": "event"}
     if scope.account != emulator.platform.account_id:
         event["account"] = scope.account
-    event = {key: event[key] for key in sorted(event, key=lambda k: (k not in ("id", "object"), k))}
+    event["api_version"] = PINNED_API_VERSION
+    event["created"] = ctx.now()
+    event["data"] = data
+    event["livemode"] = scope.livemode
+    event["pending_webhooks"] = 0
+    # An empty request id marks an automatic change (a renewal, a retry): Stripe sends nulls.
+    event["request"] = {"id": ctx.request_id or None, "idempotency_key": idempotency_key}
+    event["type"] = type_
     ctx.store.insert(scope, "event", event, event_slots(event))
     for listener in emulator.event_listeners:
         listener(scope, event)

@@ -1,4 +1,4 @@
-"""The store's read cache: rows by id and list pages by query, kept in step with its writes.
+"""The store's read cache: rows by id and list pages by parameters, in step with its writes.
 
 A billing job reads the same few objects again and again (a subscription, its items and
 prices, an invoice and its lines, rendered once per event it emits). The store is the only
@@ -10,8 +10,8 @@ full it starts over (the working set of a billing job is a few dozen objects).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Hashable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from stripe_emulator.store import Page, Row
@@ -24,11 +24,11 @@ UNCACHED = frozenset({"event"})
 
 
 class ReadCache:
-    """Rows by (account, livemode, type, id) and pages by (query, arguments, generation)."""
+    """Rows by (account, livemode, type, id) and pages by their parameters and type generation."""
 
     def __init__(self) -> None:
         self._rows: dict[RowKey, Row] = {}
-        self._pages: dict[tuple[str, tuple[Any, ...]], tuple[int, Page]] = {}
+        self._pages: dict[Hashable, tuple[int, Page]] = {}
         self._row_bytes = 0
         self._page_bytes = 0
 
@@ -60,17 +60,17 @@ class ReadCache:
             self._rows[key] = row._replace(data=data, deleted=deleted)
             self._row_bytes += len(data) - len(row.data)
 
-    def page(self, sql: str, args: Sequence[Any], generation: int) -> Page | None:
+    def page(self, query: Hashable, generation: int) -> Page | None:
         """Return a cached page of this query if nothing of its type was written since."""
-        found = self._pages.get((sql, tuple(args)))
+        found = self._pages.get(query)
         if found is None or found[0] != generation:
             return None
         return found[1]
 
-    def put_page(self, sql: str, args: Sequence[Any], generation: int, page: Page) -> None:
+    def put_page(self, query: Hashable, generation: int, page: Page) -> None:
         """Remember a page read at this generation of its type."""
         if self._page_bytes >= MAX_PAGE_BYTES:
             self._pages.clear()
             self._page_bytes = 0
-        self._pages[(sql, tuple(args))] = (generation, page)
+        self._pages[query] = (generation, page)
         self._page_bytes += sum(len(row.data) for row in page.rows)

@@ -324,26 +324,38 @@ class Store:
         ids: Sequence[str] | None = None,
     ) -> Page:
         """Return up to `limit` live rows newest first, after/before a (created, seq) cursor."""
-        sql, args = list_query(
-            scope,
+        key = (
+            scope.account,
+            scope.livemode,
             type_,
-            limit=limit,
-            conditions=conditions,
-            created=created,
-            after=after,
-            before=before,
-            ids=ids,
+            limit,
+            tuple(conditions),
+            tuple(sorted(created.items())) if created else None,
+            after,
+            before,
+            None if ids is None else tuple(ids),
         )
         with self._lock:
             generation = self.generation(scope, type_)
-            cached = self._cache.page(sql, args, generation)
+            cached = self._cache.page(key, generation) if _hashable(key) else None
             if cached is not None:
                 return Page(list(cached.rows), cached.has_more)
+            sql, args = list_query(
+                scope,
+                type_,
+                limit=limit,
+                conditions=conditions,
+                created=created,
+                after=after,
+                before=before,
+                ids=ids,
+            )
             found = list(map(Row._make, self._db.execute(sql, args).fetchall()))
             page = Page(found[:limit], len(found) > limit)
             if before is not None:
                 page.rows.reverse()
-            self._cache.put_page(sql, args, generation, page)
+            if _hashable(key):
+                self._cache.put_page(key, generation, page)
             return Page(list(page.rows), page.has_more)
 
     def count(self, scope: Scope, type_: str) -> int:
@@ -377,3 +389,12 @@ class Store:
     def execute(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         """Run a statement for the few tables outside `objects` (idempotency, connections)."""
         return self._query(sql, args)
+
+
+def _hashable(key: tuple[Any, ...]) -> bool:
+    # Filter values come from requests: a hash-valued one cannot key the page cache.
+    try:
+        hash(key)
+    except TypeError:
+        return False
+    return True
