@@ -4,12 +4,12 @@ summed over the row's period, rates over the period (or the preset's window)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from fractions import Fraction
 
 from revlens.analytics import rates
-from revlens.analytics.cash import CashByDay, CashIndex
+from revlens.analytics.cash import CashByDay, CashIndex, CashTotals
 from revlens.analytics.days import (
     Day,
     SeriesInterval,
@@ -25,6 +25,7 @@ from revlens.analytics.windows import Window, churned_counts, retention_correcti
 
 Rate = Fraction | None
 WINDOW_DAYS = 30
+_NO_CASH = CashTotals()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,58 @@ def compute_rows(
     """Return one row per contiguous window (start, end], in order."""
     if not windows:
         return []
+    cash_index = CashIndex(cash or {}, currency)
+    if _one_day_rows(ledger, windows):
+        # A one-day row depends on its day alone: kept per ledger state, shared by every window.
+        known: dict[Day, SeriesRow] = ledger.derived(("day_rows", currency), dict)
+        missing = [window for window in windows if window[1] not in known]
+        for (_, end), row in zip(missing, _rows(ledger, currency, missing), strict=True):
+            known[end] = row
+        # With their cash too, while it is the same: cash is read anew for every request.
+        priced: dict[Day, tuple[CashTotals, SeriesRow]] = ledger.derived(
+            ("day_rows_with_cash", currency), dict
+        )
+        rows: list[SeriesRow] = []
+        for start, end in windows:
+            money = cash_index.between(start, end)
+            seen = priced.get(end)
+            if seen is None or seen[0] != money:
+                seen = priced[end] = (money, _with_cash(known[end], money))
+            rows.append(seen[1])
+        return rows
+    found = _rows(ledger, currency, windows)
+    return [
+        _with_cash(row, cash_index.between(start, end))
+        for row, (start, end) in zip(found, windows, strict=True)
+    ]
+
+
+def _one_day_rows(ledger: Ledger, windows: Sequence[Window]) -> bool:
+    """Return whether every row is one day long and no FX is involved."""
+    return ledger.settings.fx is None and all(end - start == 1 for start, end in windows)
+
+
+def _with_cash(row: SeriesRow, money: CashTotals) -> SeriesRow:
+    """Return the row with the cash of its period."""
+    if money == _NO_CASH:
+        return row
+    return replace(
+        row,
+        gross_volume=money.gross_volume,
+        refunds=money.refunds,
+        dispute_losses=money.dispute_losses,
+        fees=money.fees,
+        net_revenue=money.net_revenue,
+        failed_charges=money.failed_charges,
+        failed_amount=money.failed_amount,
+        application_fees=money.application_fees,
+    )
+
+
+def _rows(ledger: Ledger, currency: str, windows: Sequence[Window]) -> list[SeriesRow]:
+    """Return the rows of the windows without their cash (contiguous unless one day each)."""
+    if not windows:
+        return []
     settings = ledger.settings
     method = settings.churn_rate_method
     mrr, paying = ledger.full_dense(currency, "mrr"), ledger.full_dense(currency, "paying")
@@ -147,8 +200,7 @@ def compute_rows(
             "churn_count",
         )
     }
-    cash_index = CashIndex(cash or {}, currency)
-    if settings.fx is None and all(end - start == 1 for start, end in windows):
+    if _one_day_rows(ledger, windows):
         # One day per row: whoever paid at its start and moved that day has a movement, so the
         # per-customer counts are sums of the day's movements (exact while no FX is involved).
         period_churned = [flows["churn_count"].between(start, end) for start, end in windows]
@@ -209,7 +261,7 @@ def compute_rows(
                 )
             )
         arpa = rates.arpa(mrr=mrr_end, paying_customers=paying_end)
-        money = cash_index.between(start, end)
+        money = _NO_CASH
         rows.append(
             SeriesRow(
                 date=date_of(end),

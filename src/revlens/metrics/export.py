@@ -92,12 +92,38 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# The ratio columns (Fraction or None); every other column but `date` is an int (or None).
+_RATIOS = frozenset(
+    {
+        "customer_churn_rate",
+        "gross_mrr_churn_rate",
+        "net_mrr_churn_rate",
+        "nrr",
+        "grr",
+        "quick_ratio",
+        "trial_conversion",
+        "mrr_growth_rate",
+    }
+)
+_INTS = tuple(name for name in SERIES_FIELDS if name != "date" and name not in _RATIOS)
+
+
 def series_rows(report: SeriesReport) -> list[dict[str, Any]]:
     """Return the series as rows of plain values, in SERIES_FIELDS order."""
-    # getattr rather than dataclasses.asdict, which deep-copies every value of every row.
-    return [
-        {name: _plain(getattr(row, name)) for name in SERIES_FIELDS} for row in report.series.rows
-    ]
+    # getattr rather than dataclasses.asdict, which deep-copies every value of every row; the
+    # column kinds are known, so no value is inspected (a 3-year daily series has 30,000).
+    found: list[dict[str, Any]] = []
+    for row in report.series.rows:
+        plain: dict[str, Any] = {}
+        for name in SERIES_FIELDS:
+            value = getattr(row, name)
+            if name in _RATIOS:
+                value = None if value is None else round(float(value), RATE_DIGITS)
+            elif name == "date":
+                value = value.isoformat()
+            plain[name] = value
+        found.append(plain)
+    return found
 
 
 def series_document(report: SeriesReport) -> dict[str, Any]:

@@ -79,28 +79,25 @@ def main_currency(ledger: Ledger, day: int) -> str | None:
 
 
 def _cash(session: Session, account_id: str, currency: str, start: int, end: int) -> CashByDay:
-    rows = session.scalars(
-        select(MetricCashDay).where(
-            MetricCashDay.account_id == account_id,
-            MetricCashDay.currency == currency,
-            MetricCashDay.day > start,
-            MetricCashDay.day <= end,
+    table = MetricCashDay.__table__
+    rows = session.execute(
+        select(
+            table.c.day,
+            table.c.gross_volume,
+            table.c.refunds,
+            table.c.dispute_losses,
+            table.c.fees,
+            table.c.failed_charges,
+            table.c.failed_amount,
+            table.c.application_fees,
+        ).where(
+            table.c.account_id == account_id,
+            table.c.currency == currency,
+            table.c.day > start,
+            table.c.day <= end,
         )
     )
-    return {
-        currency: {
-            row.day: CashTotals(
-                row.gross_volume,
-                row.refunds,
-                row.dispute_losses,
-                row.fees,
-                row.failed_charges,
-                row.failed_amount,
-                row.application_fees,
-            )
-            for row in rows
-        }
-    }
+    return {currency: {row[0]: CashTotals(*row[1:]) for row in rows}}
 
 
 def _cash_currency(session: Session, account_id: str) -> str | None:
