@@ -117,3 +117,21 @@ def test_reference_mrr_from_the_truth(seeded: tuple[dict[str, Any], Path, Path])
     paying = [mrr[last_day] for mrr in series.values() if mrr[last_day] > 0]
     assert paying
     assert all(value >= 0 for mrr in series.values() for value in mrr.values())
+
+
+def test_http_and_in_process_transports_make_the_same_history(tmp_path: Path) -> None:
+    def seed(name: str, *, http: bool) -> tuple[bytes, list[tuple[str, str, int]]]:
+        options = ScenarioOptions(
+            accounts=1,
+            customers=18,
+            months=3,
+            seed=5,
+            end=END,
+            truth=tmp_path / f"{name}.json",
+            state=str(tmp_path / f"{name}.db"),
+            http=http,
+        )
+        run(options)
+        return options.truth.read_bytes(), _objects(tmp_path / f"{name}.db")
+
+    assert seed("http", http=True) == seed("local", http=False)
