@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
 
+from revlens.accounts.models import ConnectedAccount
 from revlens.billing.entitlements import Access
 from revlens.billing.overview import customer_rows
 from revlens.billing.payment import PaymentCollector, PaymentRefused, TestCardCollector
@@ -19,6 +22,8 @@ from revlens.billing.service import (
     change_plan,
     subscribe,
 )
+from revlens.config import Settings
+from revlens.db.session import Database
 from revlens.stripe_api.errors import StripeError
 from revlens.stripe_api.platform_billing import PaymentDeclined
 from revlens.web.deps import (
@@ -55,11 +60,11 @@ def banner(request: Request, account_id: str) -> str | None:
 
 def _page(
     request: Request,
-    templates: TemplatesDep,
+    templates: Jinja2Templates,
     *,
-    workspace: Any,
+    workspace: ConnectedAccount,
     access: Access,
-    settings: Any,
+    settings: Settings,
     error: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
@@ -169,11 +174,11 @@ async def subscribe_form(
 async def _change(
     request: Request,
     *,
-    workspace: Any,
-    templates: Any,
-    settings: Any,
-    database: Any,
-    work: Any,
+    workspace: ConnectedAccount,
+    templates: Jinja2Templates,
+    settings: Settings,
+    database: Database,
+    work: Callable[[], None],
     notice: str,
 ) -> HTMLResponse | RedirectResponse:
     try:
