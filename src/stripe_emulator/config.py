@@ -52,6 +52,9 @@ class EmulatorConfig:
     host: str = "127.0.0.1"
     port: int = 0
     state_file: str | None = None
+    # Bulk writing into a file nobody reads meanwhile (the seed generator): an in-memory
+    # rollback journal instead of WAL writes each page once; a crash leaves the file unusable.
+    bulk_load: bool = False
     now: int | None = None
     secret_key: str | None = None
     live_secret_key: str | None = None

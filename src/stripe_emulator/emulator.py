@@ -37,7 +37,7 @@ class Emulator:
 
     def __init__(self, config: EmulatorConfig, *, clock: Clock | None = None) -> None:
         self.config = config
-        self.store = Store(config.state_file)
+        self.store = Store(config.state_file, bulk_load=config.bulk_load)
         self.clock: Clock = clock or WallClock(config.now)
         boots = int(self.store.meta_get("boots") or "0") + 1
         with self.store.transaction():

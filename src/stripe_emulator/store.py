@@ -115,13 +115,14 @@ class Page:
 class Store:
     """A single SQLite connection guarded by a lock; every mutation runs in a transaction."""
 
-    def __init__(self, path: str | None = None) -> None:
+    def __init__(self, path: str | None = None, *, bulk_load: bool = False) -> None:
         self.path = path or ":memory:"
         self._lock = threading.RLock()
         self._depth = 0
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         if self.path != ":memory:":
-            self._db.execute("PRAGMA journal_mode=WAL")
+            # WAL lets readers in while the emulator writes; a bulk load writes pages once.
+            self._db.execute(f"PRAGMA journal_mode={'MEMORY' if bulk_load else 'WAL'}")
             # The state must survive the process, not a power cut: no fsync (a long seeding
             # otherwise waits on the disk at every WAL checkpoint).
             self._db.execute("PRAGMA synchronous=OFF")

@@ -81,6 +81,8 @@ def run(options: ScenarioOptions) -> JsonObject:
                 now=start - START_MARGIN_S,
                 seed=options.seed,
                 state_file=options.state,
+                # Nobody reads the state until the history is complete.
+                bulk_load=True,
             )
             if options.http:
                 owned = EmulatorServer(config).start()
