@@ -212,3 +212,30 @@ def test_operator_sees_who_pays(platform: Platform) -> None:
     assert "Application fees are off: this deployment connects accounts with the read_only" in (
         page.text
     )
+
+
+def test_disconnecting_ends_the_subscription_unless_it_is_shared(platform: Platform) -> None:
+    owner = platform.connect("Owner Co")
+    _subscribe(platform, owner, "pro")
+    second = platform.connect("Second Co")
+    after_connect(
+        platform.database, platform.billing, account_id=second, signed_in=owner, now=platform.now()
+    )
+    csrf = platform.sign_in(second)
+    gone = platform.client.post(f"/accounts/{second}/disconnect", data={"csrf_token": csrf})
+    assert gone.status_code == 303
+    [running] = platform.stripe.v1.subscriptions.list({"limit": 10}).data
+    assert running.cancel_at_period_end is False  # the owner's workspace still uses it
+    csrf = platform.sign_in(owner)
+    gone = platform.client.post(f"/accounts/{owner}/disconnect", data={"csrf_token": csrf})
+    assert gone.status_code == 303
+    ending = platform.stripe.v1.subscriptions.retrieve(running.id)
+    assert ending.cancel_at_period_end is True
+    # The operator still sees the subscription until it ends.
+    listed = platform.client.get(
+        "/api/v1/billing/customers", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    ).json()["data"]
+    assert [(r["account"], r["connected"], r["status"], r["plan"]) for r in listed] == [
+        (owner, False, "active", "pro")
+    ]
+    assert listed[0]["cancel_at_period_end"] is True

@@ -9,7 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from revlens.accounts.service import get_account
-from revlens.billing.entitlements import LIVE, Access, customer_of, entitlements
+from revlens.billing.entitlements import (
+    LIVE,
+    Access,
+    customer_of,
+    entitlements,
+    linked_accounts,
+)
 from revlens.billing.models import BillingAccount, BillingSubscription, PlanPrice
 from revlens.billing.plans import BillingConfig, Plan
 from revlens.billing.state import record_subscription
@@ -169,6 +175,25 @@ def cancel(
         clients, subscription_id=running.stripe_id, cancel=at_period_end
     )
     _store(database, obj, seen_at)
+
+
+def release_account(database: Database, clients: StripeClients, *, account_id: str) -> bool:
+    """Stop charging for an account being disconnected, unless other accounts share its plan.
+
+    The subscription ends at the period's end (what was paid for is served); returns whether
+    one was scheduled to end.
+    """
+    with database.read() as session:
+        customer = customer_of(session, account_id)
+        shared = customer is not None and linked_accounts(session, customer) > 1
+        running = current_subscription(session, account_id)
+    if shared or running is None or running.cancel_at_period_end:
+        return False
+    obj, seen_at = platform_billing.set_cancel_at_period_end(
+        clients, subscription_id=running.stripe_id, cancel=True
+    )
+    _store(database, obj, seen_at)
+    return True
 
 
 def refresh_subscriptions(database: Database, clients: StripeClients) -> int:

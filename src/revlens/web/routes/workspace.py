@@ -9,8 +9,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from revlens.accounts.onboarding import disconnect
+from revlens.billing.service import release_account
 from revlens.mirror.sync import account_status
-from revlens.web.deps import ClientsDep, DatabaseDep, TemplatesDep, WorkspaceDep
+from revlens.web.deps import ClientsDep, DatabaseDep, SettingsDep, TemplatesDep, WorkspaceDep
 from revlens.web.rendering import render
 from revlens.web.sessions import check_csrf, sign_out
 
@@ -38,13 +39,17 @@ async def settings_page(
 @router.post("/accounts/{account}/disconnect")
 async def disconnect_account(
     request: Request,
+    *,
     workspace: WorkspaceDep,
     database: DatabaseDep,
     clients: ClientsDep,
+    settings: SettingsDep,
     csrf_token: Annotated[str | None, Form()] = None,
 ) -> RedirectResponse:
     """Revoke access at Stripe, purge the workspace and sign out."""
     check_csrf(request, csrf_token)
+    if settings.billing.enabled:  # no more charges for a workspace that is gone
+        await run_in_threadpool(release_account, database, clients, account_id=workspace.id)
     await run_in_threadpool(
         disconnect, database, clients, account_id=workspace.id, reason="disconnected_by_user"
     )
