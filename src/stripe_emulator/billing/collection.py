@@ -22,12 +22,15 @@ if TYPE_CHECKING:
 JsonObject = dict[str, Any]
 
 
-def _emit(ctx: Ctx, type_: str, invoice: JsonObject, before: JsonObject | None = None) -> None:
+def _emit(
+    ctx: Ctx, type_: str, invoice: JsonObject, before: JsonObject | None = None
+) -> JsonObject:
     current = shown(ctx, invoice)
     previous = None
     if before is not None:
         previous = events.previous_attributes(before, current)
     events.emit(ctx, type_, current, previous=previous)
+    return current
 
 
 def _customer(ctx: Ctx, customer_id: str) -> JsonObject:
@@ -78,6 +81,7 @@ def finalize(ctx: Ctx, invoice: JsonObject) -> JsonObject:
     """Turn a draft into an open invoice with a number; a zero amount is paid at once.
 
     Charging-automatically invoices get the payment intent that `attempt_payment` confirms.
+    Returns the invoice as `invoice.finalized` showed it (what an attempt starts from).
     """
     from stripe_emulator.resources.crud import save
     from stripe_emulator.resources.payment_intents import PAYMENT_INTENT
@@ -109,10 +113,10 @@ def finalize(ctx: Ctx, invoice: JsonObject) -> JsonObject:
         save(ctx, PAYMENT_INTENT, intent, new=True)
         _new_invoice_payment(ctx, invoice, intent)
     save_invoice(ctx, invoice)
-    _emit(ctx, "invoice.finalized", invoice)
+    finalized = _emit(ctx, "invoice.finalized", invoice)
     if invoice["amount_due"] == 0:
         mark_paid(ctx, invoice)
-    return invoice
+    return finalized
 
 
 def _intent_description(invoice: JsonObject) -> str:
@@ -180,9 +184,16 @@ def payment_method_for(ctx: Ctx, invoice: JsonObject, explicit: str | None) -> J
 
 
 def attempt_payment(
-    ctx: Ctx, invoice: JsonObject, *, payment_method: str | None = None
+    ctx: Ctx,
+    invoice: JsonObject,
+    *,
+    payment_method: str | None = None,
+    shown_before: JsonObject | None = None,
 ) -> CardError | None:
-    """Charge an open invoice once; record success or failure and return any card error."""
+    """Charge an open invoice once; record success or failure and return any card error.
+
+    `shown_before` is the invoice as last rendered, when the caller has it (saves a render).
+    """
     from stripe_emulator.resources.crud import load
     from stripe_emulator.resources.payment_intents import PAYMENT_INTENT
 
@@ -192,7 +203,7 @@ def attempt_payment(
     if card is None:
         if dunning.retried(invoice):
             # A renewal with no card to charge fails like a decline and is retried.
-            before = shown(ctx, invoice)
+            before = shown_before or shown(ctx, invoice)
             invoice["attempt_count"] += 1
             invoice["attempted"] = True
             _failed(ctx, invoice, before)
@@ -201,7 +212,7 @@ def attempt_payment(
     if payment is None:
         raise invalid("This invoice is not collected automatically.")
     intent = load(ctx, PAYMENT_INTENT, payment["payment"]["payment_intent"])
-    before = shown(ctx, invoice)
+    before = shown_before or shown(ctx, invoice)
     intent, error = confirm_intent(ctx, intent, card)
     invoice["attempt_count"] += 1
     invoice["attempted"] = True

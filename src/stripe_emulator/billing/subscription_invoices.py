@@ -148,7 +148,7 @@ def collect(
             else:
                 collection.mark_uncollectible(ctx, invoice)
         return None
-    collection.finalize(ctx, invoice)
+    finalized = collection.finalize(ctx, invoice)
     if (
         attempt
         and invoice["status"] == "open"
@@ -156,7 +156,7 @@ def collect(
         # An unpaid subscription keeps issuing invoices but no longer charges them.
         and subscription["status"] != "unpaid"
     ):
-        return collection.attempt_payment(ctx, invoice)
+        return collection.attempt_payment(ctx, invoice, shown_before=finalized)
     return None
 
 
