@@ -129,7 +129,10 @@ def _apply_update(
         if final and change.obj.get("status") not in object_type.final_statuses:
             return skipped  # the stored final state came after this one
         return _read_current(session, change, refetch)
-    if is_lossy(object_type, change.obj) and not final and refetch is not None:
+    lossy = is_lossy(object_type, change.obj) or leaves_out_parts(
+        session, change.account_id, change.obj
+    )
+    if lossy and not final and refetch is not None:
         return _read_current(session, change, refetch)
     written = upsert_objects(session, [change.observed()], ties=ordered)
     if not written and not ordered:
