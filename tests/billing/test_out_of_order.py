@@ -117,3 +117,35 @@ def test_event_times_alone_order_the_states(platform: Platform) -> None:
         row = session.get(BillingSubscription, sub_id)
         assert row is not None
         assert (row.status, row.price_id) == ("active", pro_price)
+
+
+def test_the_platforms_other_subscriptions_are_not_revlens_business(platform: Platform) -> None:
+    """The platform's own customers (not revlens plans) are ignored, without a Stripe read."""
+    customer = platform.stripe.v1.customers.create(
+        {
+            "payment_method": "pm_card_visa",
+            "invoice_settings": {"default_payment_method": "pm_card_visa"},
+        }
+    )
+    price = platform.stripe.v1.prices.create(
+        {
+            "currency": "usd",
+            "unit_amount": 500,
+            "recurring": {"interval": "month"},
+            "product_data": {"name": "Other"},
+        }
+    )
+    platform.stripe.v1.subscriptions.create(
+        {"customer": customer.id, "items": [{"price": price.id}]}
+    )
+    foreign = [e for e in platform.platform_events() if e["type"] in BILLING_EVENTS]
+    assert {e["type"] for e in foreign} >= {"customer.subscription.created", "invoice.paid"}
+
+    def refetch(subscription_id: str) -> tuple[dict[str, Any], int]:
+        raise AssertionError(f"read {subscription_id} for an event that is not revlens'")
+
+    with platform.database.unit_of_work() as session:
+        for event in foreign:
+            assert apply_billing_event(session, event=event, refetch=refetch, now=utcnow()) is None
+        [created] = [e for e in foreign if e["type"] == "customer.subscription.created"]
+        assert session.get(BillingSubscription, created["data"]["object"]["id"]) is None

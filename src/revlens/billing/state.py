@@ -120,6 +120,18 @@ def invoice_subscription(invoice: dict[str, Any]) -> str | None:
     return found if isinstance(found, str) else None
 
 
+def _invoice_is_ours(session: Session, invoice: dict[str, Any], subscription_id: str) -> bool:
+    """Whether an invoice bills a subscription revlens sold (known, or its metadata says so)."""
+    if session.get(BillingSubscription, subscription_id) is not None:
+        return True
+    parent = invoice.get("parent")
+    details = parent.get("subscription_details") if isinstance(parent, dict) else None
+    metadata = details.get("metadata") if isinstance(details, dict) else None
+    return bool(isinstance(metadata, dict) and metadata.get(REVLENS_METADATA)) or is_ours(
+        session, {"customer": invoice.get("customer")}
+    )
+
+
 def _record_payment(session: Session, *, kind: str, subscription_id: str, at: int) -> None:
     row = session.get(BillingSubscription, subscription_id, with_for_update=True)
     if row is None:
@@ -154,7 +166,7 @@ def apply_billing_event(
         record_subscription(session, obj=obj, seen_at=created, now=now)
         return str(obj["id"])
     subscription_id = invoice_subscription(obj)
-    if subscription_id is None:
+    if subscription_id is None or not _invoice_is_ours(session, obj, subscription_id):
         return None
     _record_payment(session, kind=kind, subscription_id=subscription_id, at=created)
     if refetch is not None:
