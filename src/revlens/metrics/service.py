@@ -148,9 +148,9 @@ def _write(
         for movement in value.movements
     ]
     if customer_rows:
-        session.execute(insert(MetricCustomer.__table__), customer_rows)
+        session.execute(insert(MetricCustomer), customer_rows)
     if movement_rows:
-        session.execute(insert(MetricMovement.__table__), movement_rows)
+        session.execute(insert(MetricMovement), movement_rows)
     return len(movement_rows)
 
 
@@ -235,7 +235,7 @@ def recompute_cash(session: Session, *, account_id: str) -> int:
         for day, totals in days.items()
     ]
     if rows:
-        session.execute(insert(MetricCashDay.__table__), rows)
+        session.execute(insert(MetricCashDay), rows)
     return len(rows)
 
 
