@@ -7,12 +7,18 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from stripe_emulator.errors import ApiError
-from stripe_emulator.resources.base import Resource
+from stripe_emulator.resources.base import JsonObject, Resource
 from stripe_emulator.resources.shapes import missing_reference
 from stripe_emulator.store import Scope
 
 if TYPE_CHECKING:
     from stripe_emulator.context import Ctx
+
+def _render(_ctx: Ctx, obj: JsonObject) -> JsonObject:
+    """Hide the store's `created` (kept for ordering; a discount has no such field)."""
+    obj.pop("created", None)
+    return obj
+
 
 DISCOUNT = Resource(
     object="discount",
@@ -22,6 +28,7 @@ DISCOUNT = Resource(
         "promotion_code": "promotion_code",
         "source.coupon": "coupon",
     },
+    render=_render,
 )
 
 

@@ -92,3 +92,44 @@ def test_add_months_clamps_to_month_end() -> None:
     jan31 = 1706659200  # 2024-01-31T00:00:00Z
     assert add_months(jan31, 1) == 1709164800  # 2024-02-29
     assert add_months(jan31, 12) == 1738281600  # 2025-01-31
+
+
+def test_expanded_subscription_and_invoice_discounts_have_stripes_shape(
+    client: stripe.StripeClient, account: Connected
+) -> None:
+    coupon = client.v1.coupons.create({"percent_off": 25, "duration": "forever"}, account.opts).id
+    customer = client.v1.customers.create(
+        {
+            "payment_method": "pm_card_visa",
+            "invoice_settings": {"default_payment_method": "pm_card_visa"},
+        },
+        account.opts,
+    ).id
+    product = client.v1.products.create({"name": "Plan"}, account.opts).id
+    price = client.v1.prices.create(
+        {
+            "product": product,
+            "currency": "usd",
+            "unit_amount": 2000,
+            "recurring": {"interval": "month"},
+        },
+        account.opts,
+    ).id
+    subscription = client.v1.subscriptions.create(
+        {"customer": customer, "items": [{"price": price}], "discounts": [{"coupon": coupon}]},
+        account.opts,
+    )
+    expanded = client.v1.subscriptions.retrieve(
+        subscription.id, {"expand": ["discounts", "latest_invoice.discounts"]}, account.opts
+    )
+    discount = expanded.discounts[0]
+    assert not isinstance(discount, str)
+    assert "created" not in discount
+    assert discount.source.coupon == coupon
+    invoice = expanded.latest_invoice
+    assert not isinstance(invoice, str)
+    assert invoice.total == 1500
+    invoice_discount = invoice.discounts[0]
+    assert not isinstance(invoice_discount, str)
+    assert "created" not in invoice_discount
+    assert invoice_discount.id == discount.id
