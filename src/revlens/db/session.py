@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from revlens.db.engine import DEFERRED, check_database, make_engine
+from revlens.db.engine import (
+    DEFERRED,
+    SQLITE_BUSY_TIMEOUT_MS,
+    check_database,
+    is_sqlite,
+    make_engine,
+)
 
 
 class Database:
@@ -16,6 +23,11 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite lets one writer in at a time, and one waiting in BEGIN IMMEDIATE polls with
+        # sleeps of up to 100 ms: threads of one process queue here instead, woken the moment
+        # the writer before them is done (bench/mirror_backfill.py: most of a backfill worker's
+        # thread time was spent in those sleeps).
+        self._write_lock = threading.RLock() if is_sqlite(engine) else None
         self._writer = sessionmaker(bind=engine, expire_on_commit=False)
         self._reader = sessionmaker(
             bind=engine.execution_options(sqlite_begin=DEFERRED), expire_on_commit=False
@@ -29,13 +41,21 @@ class Database:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """Yield a session that commits when the block succeeds and rolls back when it raises."""
-        with self._writer() as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        locked = self._write_lock is not None and self._write_lock.acquire(
+            timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
+        )
+        try:
+            with self._writer() as session:
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        finally:
+            if locked:
+                assert self._write_lock is not None
+                self._write_lock.release()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
