@@ -60,6 +60,15 @@ def test_backfilled_subscription_discounts_reduce_mrr(mirror: Mirror) -> None:
     bob_days = _customer_mrr(mirror, bob)
     assert [value for _, value in bob_days] == [3_000, 4_000]
     assert day0 + timedelta(days=89) <= bob_days[1][0] <= day0 + timedelta(days=92)
+    # A plan's history depth trims the timeline: it starts at the value carried into that day.
+    since = day0 + timedelta(days=50)
+    with mirror.database.read() as session:
+        trimmed = queries.customer_timeline(
+            session, account_id=mirror.account, preset="standard", customer=bob, since=since
+        )
+    assert trimmed is not None
+    assert trimmed.mrr["usd"] == [(since, 3_000), bob_days[1]]
+    assert [(m.kind, m.amount) for m in trimmed.movements] == [("expansion", 1_000)]
 
 
 def test_discounts_from_webhooks_apply_from_when_they_start(mirror: Mirror) -> None:

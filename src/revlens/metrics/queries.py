@@ -229,9 +229,13 @@ def _customer_object(session: Session, account_id: str, customer: str) -> dict[s
 
 
 def customer_timeline(
-    session: Session, *, account_id: str, preset: str, customer: str
+    session: Session, *, account_id: str, preset: str, customer: str, since: date | None = None
 ) -> CustomerTimeline | None:
-    """Return one customer's MRR timeline and movements (None when revlens knows no such one)."""
+    """Return one customer's MRR timeline and movements (None when revlens knows no such one).
+
+    With `since` (a plan's history depth) nothing earlier is shown: the timeline starts that day
+    at the MRR the customer had then.
+    """
     ready_state(session, account_id=account_id, preset=preset)
     data = session.scalar(
         select(MetricCustomer.data).where(
@@ -259,11 +263,26 @@ def customer_timeline(
         email=stored.get("email"),
         preset=preset,
         mrr={
-            currency: [(date_of(day), value) for day, value in daily]
+            currency: _from_day([(date_of(day), value) for day, value in daily], since)
             for currency, daily in sorted(contribution.daily.items())
         },
-        movements=[_movement_row(row) for row in rows],
+        movements=[
+            movement
+            for movement in map(_movement_row, rows)
+            if since is None or movement.date >= since
+        ],
     )
+
+
+def _from_day(points: list[tuple[date, int]], since: date | None) -> list[tuple[date, int]]:
+    """The change points from `since` on, led by the value carried into that day."""
+    if since is None:
+        return points
+    carried = [value for day, value in points if day < since]
+    kept = [(day, value) for day, value in points if day >= since]
+    if carried and (not kept or kept[0][0] != since):
+        kept.insert(0, (since, carried[-1]))
+    return kept
 
 
 @dataclass(frozen=True)

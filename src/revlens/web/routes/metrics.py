@@ -258,6 +258,7 @@ def customer_mrr(
     customer: str,
     database: DatabaseDep,
     queue: QueueDep,
+    history_from: HistoryDep,
     preset: Preset = None,
     fmt: FormatParam = "json",
 ) -> Response:
@@ -267,7 +268,7 @@ def customer_mrr(
         name = parse_preset(preset)
         with database.read() as session:
             found = queries.customer_timeline(
-                session, account_id=account, preset=name, customer=customer
+                session, account_id=account, preset=name, customer=customer, since=history_from
             )
         if found is None:
             raise HTTPException(404, f"No customer {customer} in this account.")
