@@ -38,7 +38,14 @@ def test_settings_round_trip_and_bad_values_are_400(
     limits = httpx.post(
         server.url + "/_emulator/rate_limits", json={"enabled": True, "global_test": 5}
     ).json()
-    assert limits == {"enabled": True, "global_test": 5.0, "global_live": 100.0, "endpoint": 25.0}
+    assert limits == {
+        "enabled": True,
+        "global_test": 5.0,
+        "global_live": 100.0,
+        "endpoint": 25.0,
+        "concurrency": 20.0,
+        "endpoint_concurrency": 5.0,
+    }
     assert httpx.get(server.url + "/_emulator/rate_limits").json() == limits
     faults = httpx.post(
         server.url + "/_emulator/faults", json={"latency_ms": 5, "error_statuses": [502, 503]}
@@ -49,6 +56,7 @@ def test_settings_round_trip_and_bad_values_are_400(
         ("/_emulator/faults", {"error_rate": 2}),
         ("/_emulator/faults", {"nope": 1}),
         ("/_emulator/rate_limits", {"enabled": "yes"}),
+        ("/_emulator/rate_limits", {"concurrency": 0}),
     ):
         response = httpx.post(server.url + path, json=body)
         assert response.status_code == 400
