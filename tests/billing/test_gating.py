@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 
+from revlens.accounts.service import get_account
 from revlens.billing.linking import after_connect
 from revlens.billing.service import subscribe
 from revlens.db.types import utcnow
 from revlens.metrics.api_keys import create_api_key
 from revlens.metrics.params import limit_history, query
 from revlens.metrics.service import recompute_account
+from stripe_emulator.store import Scope
 from tests.billing.conftest import ADMIN_TOKEN, Platform
+
+DEAUTHORIZED = "account.application.deauthorized"
 
 
 def _subscribe(platform: Platform, account: str, plan: str) -> None:
@@ -239,3 +244,27 @@ def test_disconnecting_ends_the_subscription_unless_it_is_shared(platform: Platf
         (owner, False, "active", "pro")
     ]
     assert listed[0]["cancel_at_period_end"] is True
+
+
+def test_a_deauthorization_webhook_ends_the_plan_and_purges_the_workspace(
+    platform: Platform,
+) -> None:
+    owner = platform.connect("Leaving Co")
+    _subscribe(platform, owner, "pro")
+    # The account revokes revlens at Stripe; the emulator records the event Stripe sends.
+    platform.stripe.oauth.deauthorize({"stripe_user_id": owner})
+    page = platform.emulator.emulator.store.list_page(Scope(owner, False), "event", limit=10)
+    [event] = [row.load() for row in page.rows if row.load()["type"] == DEAUTHORIZED]
+    answer = platform.post_event(event)
+    assert answer.status_code == 200, answer.text
+    # The purge removes the event with the rest of the workspace: wait for the account to go.
+    deadline = time.monotonic() + 30
+    while True:
+        with platform.database.read() as session:
+            account = get_account(session, owner)
+            if account is None or not account.is_connected:
+                break
+        assert time.monotonic() < deadline, "the deauthorization was never applied"
+        time.sleep(0.05)
+    [running] = platform.stripe.v1.subscriptions.list({"limit": 10}).data
+    assert (running.status, running.cancel_at_period_end) == ("active", True)

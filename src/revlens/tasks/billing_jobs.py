@@ -7,8 +7,9 @@ from typing import Any
 
 from huey import crontab
 
+from revlens.accounts.onboarding import forget_account
 from revlens.billing.events import apply_stored_event
-from revlens.billing.service import refresh_subscriptions
+from revlens.billing.service import refresh_subscriptions, release_account
 from revlens.stripe_api import platform_billing
 from revlens.stripe_api.errors import StripeError
 from revlens.tasks.context import JobContext
@@ -42,3 +43,15 @@ def refresh_billing(context: JobContext) -> None:
     """Re-read revlens' running subscriptions hourly, in case a webhook never arrived."""
     if context.settings.billing.enabled:
         refresh_subscriptions(context.database, context.clients)
+
+
+def account_gone(context: JobContext, *, account_id: str, reason: str) -> None:
+    """Access ended at Stripe (deauthorized, account_invalid): stop charging for the workspace,
+    as a disconnect from settings does, then purge it. The purge happens even when revlens' own
+    Stripe account cannot be reached; the hourly refresh shows the subscription to the operator."""
+    if context.settings.billing.enabled:
+        try:
+            release_account(context.database, context.clients, account_id=account_id)
+        except StripeError as error:
+            log.warning("could not end the plan of %s at period end: %s", account_id, error)
+    forget_account(context.database, context.clients, account_id=account_id, reason=reason)

@@ -9,7 +9,6 @@ from typing import Any
 from huey import crontab
 from sqlalchemy import select
 
-from revlens.accounts.onboarding import forget_account
 from revlens.accounts.service import get_account, list_accounts
 from revlens.db.types import utcnow
 from revlens.metrics import service as metrics
@@ -23,7 +22,7 @@ from revlens.stripe_api import errors as stripe_api_errors
 from revlens.stripe_api.errors import Verdict
 from revlens.stripe_api.fetch import PLATFORM, StripeUnavailable
 from revlens.system.service import record_heartbeat
-from revlens.tasks.billing_jobs import apply_billing_events
+from revlens.tasks.billing_jobs import account_gone, apply_billing_events
 from revlens.tasks.context import JobContext
 from revlens.tasks.registry import job, periodic
 
@@ -62,9 +61,7 @@ def _lost_access(context: JobContext, account_id: str, error: StripeUnavailable)
     if error.verdict is not Verdict.ACCOUNT_REVOKED:
         return False
     log.warning("account %s answered account_invalid: purging", account_id)
-    forget_account(
-        context.database, context.clients, account_id=account_id, reason="account_invalid"
-    )
+    account_gone(context, account_id=account_id, reason="account_invalid")
     return True
 
 
@@ -142,9 +139,7 @@ def apply_event_job(context: JobContext, *, account_id: str, event_id: str) -> b
         context.fetcher,
         account_id=account_id,
         event_id=event_id,
-        on_deauthorized=lambda: forget_account(
-            context.database, context.clients, account_id=account_id, reason="deauthorized"
-        ),
+        on_deauthorized=lambda: account_gone(context, account_id=account_id, reason="deauthorized"),
     )
     if applied:
         _metrics_changed(context, account_id, event_ids=[event_id])
@@ -164,8 +159,8 @@ def apply_events_job(context: JobContext, *, account_id: str, event_ids: list[st
             context.fetcher,
             account_id=account_id,
             event_id=event_id,
-            on_deauthorized=lambda: forget_account(
-                context.database, context.clients, account_id=account_id, reason="deauthorized"
+            on_deauthorized=lambda: account_gone(
+                context, account_id=account_id, reason="deauthorized"
             ),
         )
     ]
