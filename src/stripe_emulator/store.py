@@ -336,9 +336,12 @@ class Store:
             before,
             None if ids is None else tuple(ids),
         )
+        # First pages are read again and again (a subscription's items, an invoice's lines);
+        # a page after a cursor is read once by someone paging through: caching it only costs.
+        cacheable = after is None and before is None and _hashable(key)
         with self._lock:
             generation = self.generation(scope, type_)
-            cached = self._cache.page(key, generation) if _hashable(key) else None
+            cached = self._cache.page(key, generation) if cacheable else None
             if cached is not None:
                 return Page(list(cached.rows), cached.has_more)
             sql, args = list_query(
@@ -355,7 +358,7 @@ class Store:
             page = Page(found[:limit], len(found) > limit)
             if before is not None:
                 page.rows.reverse()
-            if _hashable(key):
+            if cacheable:
                 self._cache.put_page(key, generation, page)
             return Page(list(page.rows), page.has_more)
 
