@@ -14,6 +14,7 @@ from stripe_emulator.store import Scope
 if TYPE_CHECKING:
     from stripe_emulator.context import Ctx
 
+
 def _render(_ctx: Ctx, obj: JsonObject) -> JsonObject:
     """Hide the store's `created` (kept for ordering; a discount has no such field)."""
     obj.pop("created", None)
