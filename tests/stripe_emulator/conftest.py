@@ -37,6 +37,29 @@ def make_client(
     )
 
 
+def paying_customer(client: stripe.StripeClient, account: Connected) -> str:
+    """Create a customer of `account` whose invoices are paid with a test Visa card."""
+    card = "pm_card_visa"
+    params: dict[str, Any] = {
+        "payment_method": card,
+        "invoice_settings": {"default_payment_method": card},
+    }
+    return str(client.v1.customers.create(params, account.opts).id)  # type: ignore[arg-type]
+
+
+def monthly_price(client: stripe.StripeClient, account: Connected, unit_amount: int) -> str:
+    """Create a product and a monthly USD price of `unit_amount` for it; return the price."""
+    product = client.v1.products.create({"name": "Plan"}, account.opts).id
+    recurring: dict[str, Any] = {"interval": "month"}
+    params: dict[str, Any] = {
+        "product": product,
+        "currency": "usd",
+        "unit_amount": unit_amount,
+        "recurring": recurring,
+    }
+    return str(client.v1.prices.create(params, account.opts).id)  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="session")
 def emulator_server() -> Iterator[EmulatorServer]:
     """Run one emulator (control API on) for the whole session."""

@@ -6,27 +6,12 @@ import httpx
 import pytest
 import stripe
 
-from tests.stripe_emulator.conftest import Connected
+from tests.stripe_emulator.conftest import Connected, monthly_price, paying_customer
 
 
 def _subscribed(client: stripe.StripeClient, account: Connected) -> tuple[str, list[str]]:
-    customer = client.v1.customers.create(
-        {
-            "payment_method": "pm_card_visa",
-            "invoice_settings": {"default_payment_method": "pm_card_visa"},
-        },
-        account.opts,
-    ).id
-    product = client.v1.products.create({"name": "Plan"}, account.opts).id
-    price = client.v1.prices.create(
-        {
-            "product": product,
-            "currency": "usd",
-            "unit_amount": 900,
-            "recurring": {"interval": "month"},
-        },
-        account.opts,
-    ).id
+    customer = paying_customer(client, account)
+    price = monthly_price(client, account, 900)
     subscriptions = [
         client.v1.subscriptions.create(
             {"customer": customer, "items": [{"price": price}]}, account.opts

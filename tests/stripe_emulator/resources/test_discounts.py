@@ -6,7 +6,7 @@ import pytest
 import stripe
 
 from stripe_emulator.resources.discounts import add_months
-from tests.stripe_emulator.conftest import Connected
+from tests.stripe_emulator.conftest import Connected, monthly_price, paying_customer
 
 
 def test_coupon_shapes_and_validation(client: stripe.StripeClient, account: Connected) -> None:
@@ -98,23 +98,8 @@ def test_expanded_subscription_and_invoice_discounts_have_stripes_shape(
     client: stripe.StripeClient, account: Connected
 ) -> None:
     coupon = client.v1.coupons.create({"percent_off": 25, "duration": "forever"}, account.opts).id
-    customer = client.v1.customers.create(
-        {
-            "payment_method": "pm_card_visa",
-            "invoice_settings": {"default_payment_method": "pm_card_visa"},
-        },
-        account.opts,
-    ).id
-    product = client.v1.products.create({"name": "Plan"}, account.opts).id
-    price = client.v1.prices.create(
-        {
-            "product": product,
-            "currency": "usd",
-            "unit_amount": 2000,
-            "recurring": {"interval": "month"},
-        },
-        account.opts,
-    ).id
+    customer = paying_customer(client, account)
+    price = monthly_price(client, account, 2000)
     subscription = client.v1.subscriptions.create(
         {"customer": customer, "items": [{"price": price}], "discounts": [{"coupon": coupon}]},
         account.opts,
