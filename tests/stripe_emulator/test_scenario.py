@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections import Counter
 from pathlib import Path
@@ -135,3 +136,17 @@ def test_http_and_in_process_transports_make_the_same_history(tmp_path: Path) ->
         return options.truth.read_bytes(), _objects(tmp_path / f"{name}.db")
 
     assert seed("http", http=True) == seed("local", http=False)
+
+
+def test_in_process_seeding_works_under_a_running_event_loop(tmp_path: Path) -> None:
+    # Playwright's sync API leaves an event loop running in the main thread for the rest of
+    # a test session; the in-process transport must not need that thread's loop.
+    async def seed_inside_a_loop() -> dict[str, Any]:
+        options = ScenarioOptions(
+            accounts=1, customers=4, months=2, seed=3, end=END, truth=tmp_path / "truth.json"
+        )
+        return run(options)
+
+    summary = asyncio.run(seed_inside_a_loop())
+    assert summary["customers"] == 4
+    assert summary["events"] > 0

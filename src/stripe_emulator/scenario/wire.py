@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterator, MutableMapping
+import threading
+from collections.abc import Coroutine, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
@@ -96,6 +97,9 @@ class LocalTransport:
         self._app = EmulatorApp(emulator)
         # Handlers only await when fault injection delays a request; the loop serves that.
         self._loop = asyncio.new_event_loop()
+        # When the calling thread already runs a loop (Playwright's sync API does), requests go
+        # to a loop in a thread of its own instead (started on first need).
+        self._aside: tuple[asyncio.AbstractEventLoop, threading.Thread] | None = None
 
     def send(
         self, method: str, path: str, *, query: bytes, body: bytes, headers: Headers
@@ -118,13 +122,32 @@ class LocalTransport:
         async def send(message: MutableMapping[str, Any]) -> None:
             sent.append(message)
 
-        self._loop.run_until_complete(self._app(scope, receive, send))
+        self._run(self._app(scope, receive, send))
         status = int(sent[0]["status"])
         return status, b"".join(m.get("body", b"") for m in sent[1:])
 
+    def _run(self, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # the usual case: no loop runs in this thread
+            self._loop.run_until_complete(work)
+            return
+        if self._aside is None:
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="local-transport", daemon=True)
+            thread.start()
+            self._aside = (loop, thread)
+        asyncio.run_coroutine_threadsafe(work, self._aside[0]).result()
+
     def close(self) -> None:
-        """Close the event loop (the emulator stays open: its owner closes it)."""
+        """Close the event loops (the emulator stays open: its owner closes it)."""
         self._loop.close()
+        if self._aside is not None:
+            loop, thread = self._aside
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            loop.close()
+            self._aside = None
 
 
 class Api:
