@@ -44,7 +44,7 @@ def test_connect_lands_in_the_workspace(browser: Browser, stack: Stack, shoot: S
     shoot(page, "2-consent")
     page.check(f"input[name=account][value={business}]")
     page.click("button[value=allow]")
-    page.wait_for_url(f"{stack.url}/accounts/{business}")
+    page.wait_for_url(f"{stack.url}/accounts/{business}*")
     shoot(page, "3-workspace")
     assert page.inner_text("#workspace-name") == "Acme Analytics"
     [stored] = _accounts(stack)
@@ -59,7 +59,7 @@ def test_connect_lands_in_the_workspace(browser: Browser, stack: Stack, shoot: S
     page.click("text=Sign out")
     page.wait_for_url(stack.url + "/")
     connect_in_browser(page, stack, business)
-    page.wait_for_url(f"{stack.url}/accounts/{business}")
+    page.wait_for_url(f"{stack.url}/accounts/{business}*")
     assert len(_accounts(stack)) == 1
     page.close()
 
@@ -125,7 +125,7 @@ def test_a_reused_code_is_refused_by_stripe(browser: Browser, stack: Stack, shoo
     callbacks: list[str] = []
     page.on("request", lambda r: callbacks.append(r.url) if "/oauth/callback" in r.url else None)
     connect_in_browser(page, stack, business)
-    page.wait_for_url(f"{stack.url}/accounts/{business}")
+    page.wait_for_url(f"{stack.url}/accounts/{business}*")
     old_code = parse_qs(urlsplit(callbacks[0]).query)["code"][0]
     page.click("text=Sign out")
     page.wait_for_url(stack.url + "/")
@@ -163,7 +163,7 @@ def test_disconnect_from_settings_purges_and_signs_out(
     business = stack.create_business("Leaving Inc")
     page = browser.new_context().new_page()
     connect_in_browser(page, stack, business)
-    page.wait_for_url(f"{stack.url}/accounts/{business}")
+    page.wait_for_url(f"{stack.url}/accounts/{business}*")
     page.goto(f"{stack.url}/accounts/{business}/settings")
     assert page.inner_text("#status") == "connected"
     assert page.inner_text("#scope") == "read_only"
@@ -191,7 +191,7 @@ def test_deauthorization_from_the_account_side(browser: Browser, stack: Stack) -
     business = stack.create_business("Revoker SA")
     page = browser.new_context().new_page()
     connect_in_browser(page, stack, business)
-    page.wait_for_url(f"{stack.url}/accounts/{business}")
+    page.wait_for_url(f"{stack.url}/accounts/{business}*")
     # The account owner revokes access in their (emulated) Stripe dashboard.
     owner = browser.new_page()
     owner.goto(f"{stack.emulator.url}/dashboard/{business}/applications")
@@ -216,7 +216,7 @@ def test_operator_view_and_accounts_api(browser: Browser, stack: Stack) -> None:
     business = stack.create_business("Operated Co")
     page = browser.new_context().new_page()
     connect_in_browser(page, stack, business)
-    page.wait_for_url(f"{stack.url}/accounts/{business}")
+    page.wait_for_url(f"{stack.url}/accounts/{business}*")
     unauthorized = httpx.get(f"{stack.url}/api/v1/accounts")
     assert unauthorized.status_code == 401
     token = "operator-token-0123456789"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,19 @@ def test_in_process_seeding_works_under_a_running_event_loop(tmp_path: Path) -> 
         )
         return run(options)
 
-    summary = asyncio.run(seed_inside_a_loop())
+    # A thread of its own, so the test also runs where the main thread's loop is taken.
+    result: list[dict[str, Any]] = []
+
+    def in_thread() -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            result.append(loop.run_until_complete(seed_inside_a_loop()))
+        finally:
+            loop.close()
+
+    worker = threading.Thread(target=in_thread)
+    worker.start()
+    worker.join(120)
+    [summary] = result
     assert summary["customers"] == 4
     assert summary["events"] > 0
