@@ -75,7 +75,7 @@ def test_demo_from_start_to_dashboard(
         shoot(page, "2-consent")
         page.check(f"input[name=account][value={largest}]")
         page.click("button[value=allow]")
-        page.wait_for_url(f"{url}/accounts/{largest}")
+        page.wait_for_url(f"{url}/accounts/{largest}*")
         shoot(page, "3-backfill")
         expect(page.locator("#sync-state")).to_contain_text("mirrored", timeout=600_000)
         page.reload()

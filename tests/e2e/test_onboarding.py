@@ -144,7 +144,7 @@ def test_two_accounts_in_two_browsers_are_isolated(browser: Browser, stack: Stac
     alice = browser.new_context().new_page()
     bob = browser.new_context().new_page()
     connect_in_browser(alice, stack, a)
-    alice.wait_for_url(f"{stack.url}/accounts/{a}")
+    alice.wait_for_url(f"{stack.url}/accounts/{a}*")
     connect_in_browser(bob, stack, b)
     bob.wait_for_url(f"{stack.url}/accounts/{b}")
     assert alice.inner_text("#workspace-name") == "Alpha Ltd"
