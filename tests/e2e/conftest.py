@@ -69,8 +69,13 @@ class Stack:
         return str(account.id)
 
 
-@pytest.fixture
-def stack(fresh_database_url: str, tmp_path: Path) -> Iterator[Stack]:
+def make_stack(
+    database_url: str,
+    tmp_path: Path,
+    *,
+    overrides: dict[str, Any] | None = None,
+    before_serving: Callable[[Stack], None] | None = None,
+) -> Iterator[Stack]:
     """Start an emulator and a revlens web app (fresh database) that trust each other."""
     port = free_port()
     public_url = f"http://127.0.0.1:{port}"
@@ -79,7 +84,7 @@ def stack(fresh_database_url: str, tmp_path: Path) -> Iterator[Stack]:
         platform = emulator.emulator.platform
         environ = {
             "REVLENS_DATA_DIR": str(tmp_path / "data"),
-            "REVLENS_DATABASE_URL": fresh_database_url,
+            "REVLENS_DATABASE_URL": database_url,
             "REVLENS_PUBLIC_URL": public_url,
             "REVLENS_ADMIN_TOKEN": "operator-token-0123456789",
             "REVLENS_STRIPE_SECRET_KEY": platform.secret_key_test,
@@ -87,13 +92,22 @@ def stack(fresh_database_url: str, tmp_path: Path) -> Iterator[Stack]:
             "REVLENS_STRIPE_API_BASE": emulator.url,
             "REVLENS_STRIPE_CONNECT_BASE": emulator.url,
         }
-        settings = load_settings(environ)
+        settings = load_settings(environ, overrides=overrides)
         database = Database.from_url(settings.database_url)
         migrate.upgrade(database.engine)
         app = create_app(settings, database=database)
         with live_server(app, port=port) as url:
-            yield Stack(emulator, url, settings, database, StripeClients(settings), environ)
+            stack = Stack(emulator, url, settings, database, StripeClients(settings), environ)
+            if before_serving is not None:
+                before_serving(stack)
+            yield stack
         database.dispose()
+
+
+@pytest.fixture
+def stack(fresh_database_url: str, tmp_path: Path) -> Iterator[Stack]:
+    """Start an emulator and a revlens web app (fresh database) that trust each other."""
+    yield from make_stack(fresh_database_url, tmp_path)
 
 
 @contextmanager

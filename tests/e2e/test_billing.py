@@ -12,16 +12,8 @@ from sqlalchemy import select
 from revlens.billing.models import BillingSubscription
 from revlens.billing.plans import parse_billing
 from revlens.billing.service import setup_prices
-from revlens.config import load_settings
-from revlens.db import migrate
-from revlens.db.session import Database
-from revlens.stripe_api.client import StripeClients
-from revlens.web.app import create_app
-from stripe_emulator.config import EmulatorConfig
-from stripe_emulator.server import EmulatorServer
 from tests.billing.conftest import PLANS
-from tests.e2e.conftest import Stack, connect_in_browser
-from tests.live_server import free_port, live_server
+from tests.e2e.conftest import Stack, connect_in_browser, make_stack
 
 pytestmark = pytest.mark.browser
 
@@ -31,29 +23,16 @@ Shoot = Callable[[Page, str], Path]
 @pytest.fixture
 def billing_stack(fresh_database_url: str, tmp_path: Path) -> Iterator[Stack]:
     """The e2e stack with plans configured and their prices made by `billing setup`."""
-    port = free_port()
-    public_url = f"http://127.0.0.1:{port}"
-    config = EmulatorConfig(control=True, redirect_uris=(public_url + "/oauth/callback",))
-    with EmulatorServer(config) as emulator:
-        platform = emulator.emulator.platform
-        environ = {
-            "REVLENS_DATA_DIR": str(tmp_path / "data"),
-            "REVLENS_DATABASE_URL": fresh_database_url,
-            "REVLENS_PUBLIC_URL": public_url,
-            "REVLENS_STRIPE_SECRET_KEY": platform.secret_key_test,
-            "REVLENS_STRIPE_CLIENT_ID": platform.client_id,
-            "REVLENS_STRIPE_API_BASE": emulator.url,
-            "REVLENS_STRIPE_CONNECT_BASE": emulator.url,
-        }
-        settings = load_settings(environ, overrides={"billing": parse_billing(PLANS)})
-        database = Database.from_url(settings.database_url)
-        migrate.upgrade(database.engine)
-        clients = StripeClients(settings)
-        setup_prices(database, clients, settings.billing)
-        app = create_app(settings, database=database)
-        with live_server(app, port=port) as url:
-            yield Stack(emulator, url, settings, database, clients, environ)
-        database.dispose()
+
+    def make_prices(stack: Stack) -> None:
+        setup_prices(stack.database, stack.clients, stack.settings.billing)
+
+    yield from make_stack(
+        fresh_database_url,
+        tmp_path,
+        overrides={"billing": parse_billing(PLANS)},
+        before_serving=make_prices,
+    )
 
 
 def test_subscribe_from_the_plans_page(
