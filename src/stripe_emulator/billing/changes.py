@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from stripe_emulator.billing.periods import prorate
 from stripe_emulator.billing.pricing import period_amount
-from stripe_emulator.billing.subscription_invoices import build_invoice, collect
+from stripe_emulator.billing.subscription_invoices import build_invoice, collect, open_period
 from stripe_emulator.billing.subscriptions import (
     items_of,
     new_item,
@@ -154,15 +154,9 @@ def restart_cycle(ctx: Ctx, subscription: JsonObject) -> JsonObject:
     now = ctx.now()
     subscription["billing_cycle_anchor"] = now
     end = next_period_end(ctx, subscription, now)
-    for item in items_of(ctx, subscription["id"]):
-        item["current_period_start"], item["current_period_end"] = now, end
-        save_item(ctx, item)
-    if subscription["status"] == "trialing":
-        subscription["status"] = "active"
-    invoice = build_invoice(
-        ctx, subscription, billing_reason="subscription_update", period=(now, end)
+    invoice = open_period(
+        ctx, subscription, start=now, end=end, billing_reason="subscription_update"
     )
-    subscription["latest_invoice"] = invoice["id"]
     save(ctx, subscription)
     collect(ctx, subscription, invoice)
     return invoice

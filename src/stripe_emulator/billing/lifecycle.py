@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from stripe_emulator import events
 from stripe_emulator.billing.invoices import pending_items
 from stripe_emulator.billing.periods import subtract_interval
-from stripe_emulator.billing.subscription_invoices import build_invoice, collect
+from stripe_emulator.billing.subscription_invoices import build_invoice, collect, open_period
 from stripe_emulator.billing.subscriptions import (
     ANNOUNCED,
     LIVE,
@@ -20,7 +20,6 @@ from stripe_emulator.billing.subscriptions import (
     period_of,
     price_of,
     save,
-    save_item,
     shown,
 )
 from stripe_emulator.billing.system import commit_then_raise
@@ -89,15 +88,9 @@ def renew(ctx: Ctx, subscription: JsonObject) -> JsonObject | None:
         return None
     before = shown(ctx, subscription)
     new_end = next_period_end(ctx, subscription, old_end)
-    for item in items_of(ctx, subscription["id"]):
-        item["current_period_start"], item["current_period_end"] = old_end, new_end
-        save_item(ctx, item)
-    if subscription["status"] == "trialing":
-        subscription["status"] = "active"
-    invoice = build_invoice(
-        ctx, subscription, billing_reason="subscription_cycle", period=(old_end, new_end)
+    invoice = open_period(
+        ctx, subscription, start=old_end, end=new_end, billing_reason="subscription_cycle"
     )
-    subscription["latest_invoice"] = invoice["id"]
     save(ctx, subscription, before)
     del old_start
     collect(ctx, subscription, invoice)

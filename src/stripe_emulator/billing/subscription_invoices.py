@@ -23,6 +23,7 @@ from stripe_emulator.billing.subscriptions import (
     items_of,
     price_of,
     save,
+    save_item,
     shown,
 )
 
@@ -51,6 +52,21 @@ def invoice_discounts(ctx: Ctx, subscription: JsonObject, customer: JsonObject) 
     if not ctx.store.exists(ctx.scope, "discount", discount["id"]):
         ctx.store.insert(ctx.scope, "discount", {**discount, "created": now})
     return [discount["id"]]
+
+
+def open_period(
+    ctx: Ctx, subscription: JsonObject, *, start: int, end: int, billing_reason: str
+) -> JsonObject:
+    """Start the items' period [start, end), end a trial, and draft the period's invoice (it
+    becomes `latest_invoice`; the caller saves the subscription and collects)."""
+    for item in items_of(ctx, subscription["id"]):
+        item["current_period_start"], item["current_period_end"] = start, end
+        save_item(ctx, item)
+    if subscription["status"] == "trialing":
+        subscription["status"] = "active"
+    invoice = build_invoice(ctx, subscription, billing_reason=billing_reason, period=(start, end))
+    subscription["latest_invoice"] = invoice["id"]
+    return invoice
 
 
 def build_invoice(
