@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import revlens
 from revlens.config import Settings
@@ -29,6 +30,7 @@ from revlens.web.routes import (
 )
 from revlens.web.sessions import SESSION_COOKIE, SESSION_MAX_AGE_S
 from revlens.web.templating import STATIC, make_templates
+from revlens.webhooks.service import WEBHOOK_PATH
 
 
 def create_app(
@@ -67,7 +69,36 @@ def create_app(
     for module in (health, pages, connect, workspace, admin, webhooks, sync, metrics, billing):
         app.include_router(module.router)
     app.add_exception_handler(HTTPException, _http_error)
+    # Outermost of the app's own middleware: a webhook delivery skips the session and the scan
+    # of every route (the routes above still answer it, e.g. behind a root path).
+    app.add_middleware(DirectPost, routes={WEBHOOK_PATH: webhooks.stripe_webhook})
     return app
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class DirectPost:
+    """Hand POSTs to a few exact paths straight to their endpoints.
+
+    Webhook deliveries are the one hot path: the session middleware, exception middleware and
+    the scan of every route cost more than verifying and storing the event
+    (bench/webhook_ingest.py). Errors still reach the server error middleware outside.
+    """
+
+    def __init__(self, app: ASGIApp, routes: Mapping[str, Endpoint]) -> None:
+        self.app = app
+        self.routes = dict(routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a direct route, or pass the request on."""
+        if scope["type"] == "http" and scope["method"] == "POST":
+            endpoint = self.routes.get(scope["path"])
+            if endpoint is not None:
+                response = await endpoint(Request(scope, receive))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

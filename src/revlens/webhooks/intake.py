@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from revlens.accounts.models import ConnectedAccount
+from revlens.accounts.models import AccountStatus, ConnectedAccount
 from revlens.db.session import Database
 from revlens.mirror.ingest import event_account
 from revlens.mirror.store import record_events
@@ -53,18 +53,25 @@ class _Waiting:
     future: asyncio.Future[Received]
 
 
+_ACCOUNTS = ConnectedAccount.__table__.c
+_CONNECTED = AccountStatus.CONNECTED
+_DISCONNECTED = select(_ACCOUNTS.id).where(
+    _ACCOUNTS.id.in_(bindparam("accounts", expanding=True)),
+    _ACCOUNTS.status != bindparam("connected", type_=_ACCOUNTS.status.type),
+)
+
+
 def store_batch(database: Database, events: Sequence[dict[str, Any]]) -> list[Received]:
     """Store events of any accounts in one unit of work; return what became of each, in order."""
     accounts = [event_account(event) for event in events]
     with database.unit_of_work() as session:
-        known = {
-            row.id: row
-            for row in session.scalars(
-                select(ConnectedAccount).where(ConnectedAccount.id.in_(set(accounts)))
+        # A disconnected workspace keeps nothing, late events included. A Core query on the
+        # session's connection: the ORM's was a third of a batch's CPU (bench/webhook_ingest.py).
+        gone = set(
+            session.connection().scalars(
+                _DISCONNECTED, {"accounts": list(set(accounts)), "connected": _CONNECTED}
             )
-        }
-        # A disconnected workspace keeps nothing, late events included.
-        gone = {a for a, row in known.items() if not row.is_connected}
+        )
         kept = [(a, e) for a, e in zip(accounts, events, strict=True) if a not in gone]
         new = record_events(session, events=kept, source="webhook")
     answers: list[Received] = []

@@ -14,7 +14,7 @@ from revlens.stripe_api.webhooks import NO_MATCH, NO_SECRET, WebhookRejected, ve
 from revlens.tasks.jobs import apply_events_job
 from revlens.tasks.queue import Queue
 from revlens.webhooks.intake import WebhookIntake
-from revlens.webhooks.service import SigningSecrets
+from revlens.webhooks.service import WEBHOOK_PATH, SigningSecrets
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -85,4 +85,4 @@ async def stripe_webhook(request: Request) -> Response:
     return Response(_DUPLICATE if duplicate else _RECEIVED, media_type="application/json")
 
 
-router.add_route("/webhooks/stripe", stripe_webhook, methods=["POST"], include_in_schema=False)
+router.add_route(WEBHOOK_PATH, stripe_webhook, methods=["POST"], include_in_schema=False)
