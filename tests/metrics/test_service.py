@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from revlens.metrics import queries, service
-from revlens.metrics.models import MetricCustomer, MetricDirty, MetricState
+from revlens.metrics import compute, queries, service
+from revlens.metrics.models import MetricCustomer, MetricDirty, MetricMovement, MetricState
 from revlens.metrics.params import query
 from tests.metrics.shop import DAY, Shop, clock, deliver_events_since, sync, today
 from tests.mirror.conftest import Mirror
@@ -147,3 +148,53 @@ def test_a_preset_is_materialised_on_request(mirror: Mirror) -> None:
     # Stripe's preset ignores nothing here: the only coupon is `forever`.
     assert report.series.rows[-1].mrr == 17_000
     assert report.series.settings["discount_rule"] == "forever"
+
+
+def _stored_rows(session: Session, account: str) -> tuple[list[object], list[object]]:
+    customers = session.execute(
+        select(MetricCustomer.preset, MetricCustomer.customer_id, MetricCustomer.data)
+        .where(MetricCustomer.account_id == account)
+        .order_by(MetricCustomer.preset, MetricCustomer.customer_id)
+    )
+    movements = session.execute(
+        select(
+            MetricMovement.preset,
+            MetricMovement.customer_id,
+            MetricMovement.day,
+            MetricMovement.kind,
+            MetricMovement.amount,
+            MetricMovement.changes,
+        )
+        .where(MetricMovement.account_id == account)
+        .order_by(MetricMovement.preset, MetricMovement.customer_id, MetricMovement.day)
+    )
+    return [tuple(row) for row in customers], [tuple(row) for row in movements]
+
+
+def test_a_recompute_split_across_processes_writes_the_same_rows(
+    mirror: Mirror, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = _build_shop(mirror)
+    shop = built["shop"]
+    assert isinstance(shop, Shop)
+    sync(mirror)
+    clock(mirror).advance(5 * DAY)
+    since = clock(mirror).now()
+    shop.set_quantity(built["seats"], 5)
+    shop.cancel(built["yearly"])
+    deliver_events_since(mirror, since)
+    with mirror.database.unit_of_work() as session:
+        service.request_preset(session, account_id=mirror.account, preset="profitwell")
+    monkeypatch.setattr(compute, "CHUNK_CUSTOMERS", 2)  # several chunks per worker
+    found = []
+    for workers in (0, 2):
+        with mirror.database.unit_of_work() as session:
+            done = service.recompute_account(session, account_id=mirror.account, workers=workers)
+        assert (done.customers, done.presets) == (6, ("profitwell", "standard"))
+        with mirror.database.read() as session:
+            found.append(_stored_rows(session, mirror.account))
+    serial, parallel = found
+    assert parallel == serial
+    customers, movements = serial
+    assert len(customers) == 2 * 6
+    assert ("standard", "churn", -5_000) in {(m[0], m[3], m[4]) for m in movements}

@@ -8,13 +8,15 @@ state counts from when revlens read it (`source_ts`), never earlier.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, Select, Text, cast, select
 from sqlalchemy.orm import Session
 
+from revlens.analytics import payloads
 from revlens.analytics.cash import CashByDay, cash_by_day
 from revlens.analytics.model import CustomerHistory, SubscriptionTimeline
 from revlens.analytics.payloads import Catalog, invoice_subscription
@@ -148,39 +150,166 @@ def histories(
     known = catalog(session, account_id=account_id, customers=customers)
     if events is None:
         events = subscription_events(session, account_id=account_id, customers=customers)
-    by_subscription: dict[str, list[dict[str, Any]]] = {}
-    for event in events:
-        obj = (event.get("data") or {}).get("object") or {}
-        by_subscription.setdefault(str(obj.get("id")), []).append(event)
-    invoices: dict[str, list[dict[str, Any]]] = {}
-    for data, _ in _rows(session, account_id, "invoice", customers):
-        owner = invoice_subscription(data)
-        if owner:
-            invoices.setdefault(owner, []).append(data)
-    timelines: dict[str, list[SubscriptionTimeline]] = {}
-    for data, source_ts in _rows(session, account_id, "subscription", customers):
-        timeline = build_timeline(
-            data,
-            events=by_subscription.get(str(data["id"]), ()),
-            invoices=invoices.get(str(data["id"]), ()),
-            catalog=known,
-            as_of=source_ts,
-        )
-        timelines.setdefault(timeline.customer, []).append(timeline)
-    wanted = set(timelines) if customers is None else set(customers)
+    invoices = [data for data, _ in _rows(session, account_id, "invoice", customers)]
+    subscriptions = _rows(session, account_id, "subscription", customers)
+    wanted = (
+        {str(payloads.object_id(data.get("customer")) or "") for data, _ in subscriptions}
+        if customers is None
+        else set(customers)
+    )
     stored = {
         str(data["id"]): data
         for data, _ in _rows(session, account_id, "customer", sorted(wanted))
         if str(data["id"]) in wanted
     }
+    return assemble(
+        known,
+        subscriptions=subscriptions,
+        events=events,
+        invoices=invoices,
+        customers=stored,
+        wanted=wanted,
+    )
+
+
+def assemble(
+    known: Catalog,
+    *,
+    subscriptions: Iterable[tuple[dict[str, Any], int]],
+    events: Iterable[dict[str, Any]],
+    invoices: Iterable[dict[str, Any]],
+    customers: Mapping[str, dict[str, Any]],
+    wanted: Collection[str],
+) -> list[CustomerHistory]:
+    """Return the histories of the `wanted` customers from their parsed mirror rows."""
+    by_subscription: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        obj = (event.get("data") or {}).get("object") or {}
+        by_subscription.setdefault(str(obj.get("id")), []).append(event)
+    invoiced: dict[str, list[dict[str, Any]]] = {}
+    for data in invoices:
+        owner = invoice_subscription(data)
+        if owner:
+            invoiced.setdefault(owner, []).append(data)
+    timelines: dict[str, list[SubscriptionTimeline]] = {}
+    for data, source_ts in subscriptions:
+        timeline = build_timeline(
+            data,
+            events=by_subscription.get(str(data["id"]), ()),
+            invoices=invoiced.get(str(data["id"]), ()),
+            catalog=known,
+            as_of=source_ts,
+        )
+        timelines.setdefault(timeline.customer, []).append(timeline)
     return [
         build_customer(
-            stored.get(customer, customer),
+            customers.get(customer, customer),
             sorted(timelines.get(customer, ()), key=lambda t: t.id),
             catalog=known,
         )
         for customer in sorted(wanted)
     ]
+
+
+@dataclass(slots=True)
+class Bundle:
+    """One customer's mirror rows as stored JSON text, for a worker to parse."""
+
+    customer: str
+    data: str | None = None
+    subscriptions: list[tuple[str, int]] = field(default_factory=list)
+    invoices: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+
+
+def bundles(session: Session, *, account_id: str) -> tuple[list[Bundle], list[dict[str, Any]]]:
+    """Return every customer with a subscription, its rows unparsed, sorted by customer.
+
+    Rows are grouped by their promoted customer column, events by their indexed owner; the few
+    without one are parsed here. Also return those parsed events, for the owner index.
+    """
+    found: dict[str, Bundle] = {}
+    owner_of_subscription: dict[str, str] = {}
+    query = select(
+        MirroredObject.stripe_id, MirroredObject.customer_id, _text(MirroredObject.data)
+    ).add_columns(MirroredObject.source_ts)
+    for stripe_id, column, text, source_ts in session.execute(
+        query.where(
+            MirroredObject.account_id == account_id,
+            MirroredObject.object_type == "subscription",
+            MirroredObject.deleted_at.is_(None),
+        )
+    ):
+        customer = column
+        if customer is None:
+            parsed = orjson.loads(text)
+            customer = str(payloads.object_id(parsed.get("customer")) or "")
+        owner_of_subscription[stripe_id] = customer
+        bundle = found.get(customer) or found.setdefault(customer, Bundle(customer))
+        bundle.subscriptions.append((text, int(source_ts)))
+    for column, text in session.execute(
+        select(MirroredObject.customer_id, _text(MirroredObject.data)).where(
+            MirroredObject.account_id == account_id,
+            MirroredObject.object_type == "invoice",
+            MirroredObject.deleted_at.is_(None),
+        )
+    ):
+        customer = column
+        if customer is None:
+            customer = owner_of_subscription.get(invoice_subscription(orjson.loads(text)) or "", "")
+        if customer in found:
+            found[customer].invoices.append(text)
+    for customer, text in session.execute(
+        select(MirroredObject.customer_id, _text(MirroredObject.data)).where(
+            MirroredObject.account_id == account_id,
+            MirroredObject.object_type == "customer",
+            MirroredObject.deleted_at.is_(None),
+        )
+    ):
+        if customer in found:
+            found[customer].data = text
+    unindexed: list[dict[str, Any]] = []
+    owners = select(MetricEventOwner.customer_id).where(
+        MetricEventOwner.account_id == account_id,
+        MetricEventOwner.event_id == StripeEvent.event_id,
+    )
+    events = select(owners.scalar_subquery(), _text(StripeEvent.data)).where(
+        StripeEvent.account_id == account_id, StripeEvent.type.like(SUBSCRIPTION_EVENTS)
+    )
+    for owner, text in session.execute(events):
+        customer = owner
+        if customer is None:
+            event = orjson.loads(text)
+            unindexed.append(event)
+            customer = event_owners([event]).get(str(event.get("id")))
+            if customer is None:
+                obj = (event.get("data") or {}).get("object") or {}
+                customer = owner_of_subscription.get(str(obj.get("id")))
+        if customer in found:
+            found[customer].events.append(text)
+    return [found[customer] for customer in sorted(found)], unindexed
+
+
+def bundle_histories(known: Catalog, chunk: Iterable[Bundle]) -> list[CustomerHistory]:
+    """Return the histories of the bundles' customers (what `histories` returns for them)."""
+    found: list[CustomerHistory] = []
+    for bundle in chunk:
+        customer = orjson.loads(bundle.data) if bundle.data is not None else None
+        found.extend(
+            assemble(
+                known,
+                subscriptions=[(orjson.loads(t), ts) for t, ts in bundle.subscriptions],
+                events=[orjson.loads(text) for text in bundle.events],
+                invoices=[orjson.loads(text) for text in bundle.invoices],
+                customers=(
+                    {bundle.customer: customer}
+                    if customer is not None and str(customer.get("id")) == bundle.customer
+                    else {}
+                ),
+                wanted=(bundle.customer,),
+            )
+        )
+    return found
 
 
 def cash_book(session: Session, *, account_id: str, timezone: str = "UTC") -> CashByDay:

@@ -11,16 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from revlens.analytics.ledger import CustomerContribution, contribution
-from revlens.analytics.model import CustomerHistory
-from revlens.analytics.presets import PRESETS, metric_settings
+from revlens.analytics.presets import PRESETS
 from revlens.db.types import utcnow
-from revlens.metrics import inputs
-from revlens.metrics.codec import encode, encode_changes
+from revlens.metrics import compute, inputs
+from revlens.metrics.compute import Rows
 from revlens.metrics.models import (
     MetricCashDay,
     MetricCustomer,
@@ -54,6 +52,11 @@ class Recomputed:
 def _insert(session: Session, table: Any) -> Any:
     dialect = session.get_bind().dialect.name
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
 
 
 def _locked_states(
@@ -93,64 +96,47 @@ def _locked_states(
     return states
 
 
-def _contributions(
-    histories: Sequence[CustomerHistory], preset: str
-) -> list[tuple[str, CustomerContribution]]:
-    settings = metric_settings(preset)
-    return [(history.id, contribution(history, settings)) for history in histories]
-
-
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
     for start in range(0, len(values), CHUNK):
         yield values[start : start + CHUNK]
 
 
-def _write(
-    session: Session,
-    state: MetricState,
-    found: Sequence[tuple[str, CustomerContribution]],
-    *,
-    replace: Collection[str] | None,
-) -> int:
-    """Replace the rows of the customers in `replace` (None: every customer); return movements."""
-    account_id, preset, version = state.account_id, state.preset, state.version
+def _delete(session: Session, state: MetricState, *, customers: Collection[str] | None) -> None:
+    """Delete the rows of some customers (None: every customer) of a preset."""
     for table in (MetricCustomer, MetricMovement):
-        scope = delete(table).where(table.account_id == account_id, table.preset == preset)
-        if replace is None:
+        scope = delete(table).where(
+            table.account_id == state.account_id, table.preset == state.preset
+        )
+        if customers is None:
             session.execute(scope)
         else:
-            for chunk in _chunks(sorted(replace)):
+            for chunk in _chunks(sorted(customers)):
                 session.execute(scope.where(table.customer_id.in_(chunk)))
+
+
+def _insert_rows(session: Session, state: MetricState, rows: Rows) -> int:
+    """Insert the rows of some customers; return the movements written."""
+    account_id, preset, version = state.account_id, state.preset, state.version
     customer_rows = [
         {
             "account_id": account_id,
             "preset": preset,
             "customer_id": customer,
             "version": version,
-            "data": encode(value),
+            "data": data,
         }
-        for customer, value in found
+        for customer, data in rows.customers
     ]
+    keys = ("customer_id", "currency", "day", "kind", "amount", "before", "after", "changes")
     movement_rows = [
-        {
-            "account_id": account_id,
-            "preset": preset,
-            "customer_id": customer,
-            "currency": movement.currency,
-            "day": movement.day,
-            "kind": movement.kind.value,
-            "amount": movement.amount,
-            "before": movement.before,
-            "after": movement.after,
-            "changes": encode_changes(movement.changes),
-        }
-        for customer, value in found
-        for movement in value.movements
+        {"account_id": account_id, "preset": preset, **dict(zip(keys, row, strict=True))}
+        for row in rows.movements
     ]
+    # Core inserts (executemany): the ORM's bulk path costs more than the statement itself.
     if customer_rows:
-        session.execute(insert(MetricCustomer), customer_rows)
+        session.execute(insert(_table(MetricCustomer)), customer_rows)
     if movement_rows:
-        session.execute(insert(MetricMovement), movement_rows)
+        session.execute(insert(_table(MetricMovement)), movement_rows)
     return len(movement_rows)
 
 
@@ -169,31 +155,38 @@ def recompute_account(
     account_id: str,
     presets: Iterable[str] | None = None,
     now: datetime | None = None,
+    workers: int | None = None,
 ) -> Recomputed:
     """Recompute every customer and the cash of an account.
 
     With `presets`, exactly those presets are (created and) recomputed; by default every
     materialised preset of the account, the default one included, and the dirty marks are
-    cleared since everything they asked for is recomputed.
+    cleared since everything they asked for is recomputed. `workers` processes share the
+    per-customer work (default: by the account's size and the cores; 0: none).
     """
     now = now or utcnow()
     states = _locked_states(session, account_id, presets)
     if presets is None:
         _claim_dirty(session, account_id)
-    events = inputs.subscription_events(session, account_id=account_id, customers=None)
-    index_events(session, account_id=account_id, events=events)
-    histories = inputs.histories(session, account_id=account_id, events=events)
-    movements = 0
-    for state in states:
-        found = _contributions(histories, state.preset)
-        _bump(state, now, rebuilt=True)
-        movements += _write(session, state, found, replace=None)
-        state.customers = len(found)
-    cash_days = recompute_cash(session, account_id=account_id)
-    session.flush()
-    return Recomputed(
-        account_id, tuple(s.preset for s in states), len(histories), movements, cash_days
-    )
+    with compute.gc_paused():
+        found, unindexed = inputs.bundles(session, account_id=account_id)
+        index_events(session, account_id=account_id, events=unindexed)
+        known = inputs.catalog(session, account_id=account_id)
+        for state in states:
+            _bump(state, now, rebuilt=True)
+            _delete(session, state, customers=None)
+            state.customers = 0
+        chunks = compute.compute_all(
+            known, found, [state.preset for state in states], workers=workers
+        )
+        cash_days = recompute_cash(session, account_id=account_id)  # while the workers run
+        movements = 0
+        for chunk in chunks:
+            for state in states:
+                movements += _insert_rows(session, state, chunk[state.preset])
+                state.customers += len(chunk[state.preset].customers)
+        session.flush()
+    return Recomputed(account_id, tuple(s.preset for s in states), len(found), movements, cash_days)
 
 
 def recompute_customers(
@@ -207,9 +200,10 @@ def recompute_customers(
     histories = inputs.histories(session, account_id=account_id, customers=customers)
     movements = 0
     for state in states:
-        found = _contributions(histories, state.preset)
+        rows = compute.rows_of(compute.contributions(histories, state.preset))
         _bump(state, now, rebuilt=False)
-        movements += _write(session, state, found, replace=customers)
+        _delete(session, state, customers=customers)
+        movements += _insert_rows(session, state, rows)
     session.flush()
     return movements
 
@@ -235,7 +229,7 @@ def recompute_cash(session: Session, *, account_id: str) -> int:
         for day, totals in days.items()
     ]
     if rows:
-        session.execute(insert(MetricCashDay), rows)
+        session.execute(insert(_table(MetricCashDay)), rows)
     return len(rows)
 
 
