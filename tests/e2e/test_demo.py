@@ -96,6 +96,9 @@ def test_demo_from_start_to_dashboard(
                 "preset": page.input_value("#pick-preset"),
             },
             cookies=cookies,
+            # The demo's live activity keeps changing the business; on a loaded machine the
+            # refreshed metrics can take longer than httpx's default 5 s to answer.
+            timeout=120,
         )
         assert api.status_code == 200, api.text
         assert api.json()["series"][-1]["date"] == day
