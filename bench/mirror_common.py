@@ -6,6 +6,7 @@ Not a benchmark itself (it prints nothing).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -65,6 +66,19 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    """Return a live process and all its descendants (e.g. `revlens serve --workers`)."""
+    found, index = [pid], 0
+    while index < len(found):
+        try:
+            text = Path(f"/proc/{found[index]}/task/{found[index]}/children").read_text()
+        except OSError:
+            text = ""
+        found.extend(int(child) for child in text.split())
+        index += 1
+    return found
 
 
 # ---- seeding ---------------------------------------------------------------------------
@@ -191,22 +205,42 @@ def _clone(
 
 
 @contextmanager
-def process(args: Sequence[str], log: Path, env: dict[str, str] | None = None) -> Iterator[Any]:
-    """Run a child process with its output in `log`; SIGINT (then SIGKILL) when the block ends."""
+def process(
+    args: Sequence[str], log: Path, env: dict[str, str] | None = None, *, group: bool = False
+) -> Iterator[Any]:
+    """Run a child process with its output in `log`; SIGINT (then SIGKILL) when the block ends.
+
+    With `group`, the child leads a process group of its own, and the signals go to the group
+    (every process a supervisor such as `revlens serve --workers` started).
+    """
     with log.open("ab") as sink:
         child = subprocess.Popen(
-            list(args), stdout=sink, stderr=subprocess.STDOUT, env=env or dict(os.environ)
+            list(args),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env or dict(os.environ),
+            start_new_session=group,
         )
+
+        def signal_child(number: int) -> None:
+            if group:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(child.pid, number)
+            else:
+                child.send_signal(number)
+
         try:
             yield child
         finally:
             if child.poll() is None:
-                child.send_signal(signal.SIGINT)
+                signal_child(signal.SIGINT)
                 try:
                     child.wait(timeout=20)
                 except subprocess.TimeoutExpired:
-                    child.kill()
+                    signal_child(signal.SIGKILL)
                     child.wait()
+            elif group:
+                signal_child(signal.SIGKILL)  # whatever the leader left behind
 
 
 @contextmanager

@@ -6,13 +6,14 @@ pre-signed events over keep-alive HTTP/1.1 connections from one asyncio loop. Th
 
 - `saturated`: as fast as `--connections` connections go; events/s and time to the 2xx.
 - `paced`: `--rate` events/s spread evenly; p50/p99 time to the 2xx at that load.
-- `kill`: load, `kill -9` of the web process mid-way, restart; every event that was answered
-  2xx must be in the event log (`lost` counts those that are not).
+- `kill`: load, `kill -9` of the web process mid-way (of all its processes with
+  `--web-workers N`), restart; every event that was answered 2xx must be in the event log
+  (`lost` counts those that are not).
 
 Prints one JSON line.
 
     .venv/bin/python bench/webhook_ingest.py [--events 20000] [--rate 1000] [--connections 16]
-        [--database sqlite|postgresql] [--runs 1]
+        [--database sqlite|postgresql] [--runs 1] [--web-workers 1]
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from mirror_common import (
     free_port,
     prepare_revlens,
     process,
+    process_tree,
     revlens_environ,
 )
 from revlens.mirror.models import StripeEvent
@@ -193,6 +195,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--web-workers", type=int, default=1, help="revlens serve --workers")
     args = parser.parse_args()
     runs = [run_once(args) for _ in range(args.runs)]
     result = dict(runs[-1])
@@ -221,12 +224,20 @@ def run_once(args: argparse.Namespace) -> dict[str, object]:
         stack.callback(database.dispose)
         port = free_port()
         serve = [sys.executable, "-m", "revlens", "serve", "--port", str(port)]
-        result: dict[str, object] = {"benchmark": "webhook_ingest", "database": args.database}
-        with process(serve, folder / "serve.log", environ) as web:
+        serve += ["--workers", str(args.web_workers)]
+        result: dict[str, object] = {
+            "benchmark": "webhook_ingest",
+            "database": args.database,
+            "web_workers": args.web_workers,
+        }
+        with process(serve, folder / "serve.log", environ, group=True) as web:
             wait_ready(port)
-            warm = make_events("warm", 500)
+            if args.web_workers > 1:
+                time.sleep(3)  # the first process answers before the others have started
+            warm = make_events("warm", 500 * args.web_workers)
             asyncio.run(send_all(port, warm, connections=args.connections, rate=None))
-            cpu_before = cpu_seconds(web.pid)
+            pids = process_tree(web.pid)
+            cpu_before = [cpu_seconds(pid) for pid in pids]
             saturated = make_events("sat", args.events)
             latencies, failures, elapsed = asyncio.run(
                 send_all(port, saturated, connections=args.connections, rate=None)
@@ -236,9 +247,14 @@ def run_once(args: argparse.Namespace) -> dict[str, object]:
                 "saturated_p50_ms": percentile(latencies, 0.5),
                 "saturated_p99_ms": percentile(latencies, 0.99),
                 "saturated_failures": failures,
-                "web_cpu_ms_per_event": round(
-                    (cpu_seconds(web.pid) - cpu_before) / len(saturated) * 1000, 3
-                ),
+            }
+            # Every process of the server (with --web-workers, how evenly the load spread).
+            used = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
+            result |= {
+                "web_cpu_ms_per_event": round(sum(used) / len(saturated) * 1000, 3),
+                "web_cpu_ms_per_event_by_process": [
+                    round(u / len(saturated) * 1000, 3) for u in used if u > 0.05
+                ],
             }
             paced = make_events("pace", int(args.rate * 10))
             latencies, failures, elapsed = asyncio.run(
@@ -267,12 +283,12 @@ def run_once(args: argparse.Namespace) -> dict[str, object]:
                 )
                 while len(acknowledged) < args.events // 3:
                     await asyncio.sleep(0.005)
-                os.kill(web.pid, signal.SIGKILL)
+                os.killpg(web.pid, signal.SIGKILL)  # the server and all its workers
                 await sender
 
             asyncio.run(load_and_kill())
             web.wait()
-        with process(serve, folder / "serve2.log", environ):
+        with process(serve, folder / "serve2.log", environ, group=True):
             wait_ready(port)
             with database.read() as session:
                 stored = set(

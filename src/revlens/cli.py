@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 import revlens
-from revlens.config import Settings, load_settings
+from revlens.config import CONFIG_FILE_VARIABLE, Settings, load_settings
 from revlens.db import migrate as migrations
 from revlens.db.session import Database
-from revlens.errors import RevlensError
+from revlens.errors import ConfigError, RevlensError, StartupError
 from stripe_emulator.cli import app as emulator_app
 
 app = typer.Typer(
@@ -95,13 +96,37 @@ def worker(
     queue.run_worker(workers=workers)
 
 
+MAX_WEB_WORKERS = 64
+
+
+def _web_workers(value: str | int) -> int:
+    # One clear line for a bad count (a typer range check prints a framed usage error).
+    text = str(value).strip()
+    count = int(text) if text.isdecimal() else 0
+    if not 1 <= count <= MAX_WEB_WORKERS:
+        raise ConfigError(
+            "--workers", f"expected a whole number from 1 to {MAX_WEB_WORKERS}, got {value!r}"
+        )
+    return count
+
+
 @app.command()
 def serve(
     config: ConfigOption = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            parser=_web_workers,
+            metavar="N",
+            help="Web processes sharing the port; each builds its own app (default 1).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the web app."""
+    import os
+
     import uvicorn
 
     from revlens.tasks.queue import make_queue
@@ -112,14 +137,37 @@ def serve(
     migrations.check_schema(database.engine)
     queue = make_queue(settings, database=database)
     queue.check()
-    console.print(f"serving on http://{host}:{port} (public URL {settings.public_url})")
-    uvicorn.run(
-        create_app(settings, database=database, queue=queue),
-        host=host,
-        port=port,
-        log_level=settings.log_level,
-        proxy_headers=True,
-    )
+    processes = f", {workers} processes" if workers > 1 else ""
+    console.print(f"serving on http://{host}:{port}{processes} (public URL {settings.public_url})")
+    options: dict[str, Any] = {"log_level": settings.log_level, "proxy_headers": True}
+    if workers == 1:
+        uvicorn.run(
+            create_app(settings, database=database, queue=queue),
+            host=host,
+            port=port,
+            log_level=settings.log_level,
+            proxy_headers=True,
+        )
+        return
+    from revlens.web.serve import serve_processes
+
+    database.dispose()
+    if config is not None:
+        # Each process reads the settings again (web_app), from the same file.
+        os.environ[CONFIG_FILE_VARIABLE] = str(config.resolve())
+    try:
+        status = serve_processes(host=host, port=port, workers=workers, options=options)
+    except OSError as exc:
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    if status:
+        sys.exit(status)
+
+
+def web_app() -> Callable[..., Awaitable[None]]:
+    """Build the app of one `revlens serve --workers` process from the environment's settings."""
+    from revlens.web.app import create_app
+
+    return create_app(_settings(None))
 
 
 @app.command()
