@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from revlens.analytics.ledger import Ledger
 from revlens.analytics.presets import metric_settings
 from revlens.metrics.codec import decode
+from revlens.metrics.compute import gc_paused
 from revlens.metrics.models import MetricCustomer, MetricState
 
 T = TypeVar("T")
@@ -46,7 +47,8 @@ class MetricsCache:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry.version < state.rebuilt_version:
-                entry = _Entry(state.version, load_ledger(session, state))
+                with gc_paused():
+                    entry = _Entry(state.version, load_ledger(session, state))
                 self._entries[key] = entry
             elif entry.version < state.version:
                 _apply_since(session, state, entry.ledger, entry.version)

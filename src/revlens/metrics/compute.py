@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any
 
+import orjson
+
 from revlens.analytics.ledger import CustomerContribution, contribution
 from revlens.analytics.model import CustomerHistory
 from revlens.analytics.payloads import Catalog
@@ -29,14 +31,19 @@ from revlens.metrics.inputs import Bundle, bundle_histories
 PARALLEL_MIN_CUSTOMERS = 4_000
 CHUNK_CUSTOMERS = 500
 
-MovementRow = tuple[str, str, int, str, int, int, int, list[dict[str, Any]]]
+MovementRow = tuple[str, str, int, str, int, int, int, str]
+
+
+def _json(value: Any) -> str:
+    # As the engine's JSON columns write it (revlens.db.engine): the rows go in as JSON text.
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 @dataclass(slots=True)
 class Rows:
-    """One preset's rows to write: (customer, encoded contribution) and movements."""
+    """One preset's rows to write: (customer, contribution as JSON) and the movements."""
 
-    customers: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    customers: list[tuple[str, str]] = field(default_factory=list)
     movements: list[MovementRow] = field(default_factory=list)
 
     def extend(self, other: Rows) -> None:
@@ -49,7 +56,7 @@ def rows_of(found: Sequence[tuple[str, CustomerContribution]]) -> Rows:
     """Return the rows of some customers' contributions."""
     rows = Rows()
     for customer, value in found:
-        rows.customers.append((customer, encode(value)))
+        rows.customers.append((customer, _json(encode(value))))
         rows.movements.extend(
             (
                 customer,
@@ -59,7 +66,7 @@ def rows_of(found: Sequence[tuple[str, CustomerContribution]]) -> Rows:
                 m.amount,
                 m.before,
                 m.after,
-                encode_changes(m.changes),
+                _json(encode_changes(m.changes)),
             )
             for m in value.movements
         )

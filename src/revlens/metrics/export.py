@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from fractions import Fraction
 from typing import Any
 
+import orjson
+
 from revlens.analytics.cohorts import Cohort
 from revlens.analytics.money import minor_unit_digits, to_major
+from revlens.analytics.series import SeriesRow
 from revlens.metrics.queries import CustomerRow, CustomerTimeline, MovementRow, SeriesReport
 
 SERIES_FIELDS = (
@@ -108,26 +113,60 @@ _RATIOS = frozenset(
 _INTS = tuple(name for name in SERIES_FIELDS if name != "date" and name not in _RATIOS)
 
 
-def series_rows(report: SeriesReport) -> list[dict[str, Any]]:
-    """Return the series as rows of plain values, in SERIES_FIELDS order."""
+def _plain_row(row: SeriesRow) -> dict[str, Any]:
     # getattr rather than dataclasses.asdict, which deep-copies every value of every row; the
     # column kinds are known, so no value is inspected (a 3-year daily series has 30,000).
-    found: list[dict[str, Any]] = []
-    for row in report.series.rows:
-        plain: dict[str, Any] = {}
-        for name in SERIES_FIELDS:
-            value = getattr(row, name)
-            if name in _RATIOS:
-                value = None if value is None else round(float(value), RATE_DIGITS)
-            elif name == "date":
-                value = value.isoformat()
-            plain[name] = value
-        found.append(plain)
-    return found
+    plain: dict[str, Any] = {}
+    for name in SERIES_FIELDS:
+        value = getattr(row, name)
+        if name in _RATIOS:
+            value = None if value is None else round(float(value), RATE_DIGITS)
+        elif name == "date":
+            value = value.isoformat()
+        plain[name] = value
+    return plain
 
 
-def series_document(report: SeriesReport) -> dict[str, Any]:
-    """Return the series with the account, currency, preset and settings that produced it."""
+class _RowMemo:
+    """The plain and JSON forms of series rows, by row identity.
+
+    A ledger shares its one-day rows between every window until a contribution changes, so
+    most rows of a daily series were exported by an earlier request. Each entry keeps its row
+    alive: an identity is never reused while its entry exists.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._found: OrderedDict[int, tuple[SeriesRow, dict[str, Any], bytes]] = OrderedDict()
+
+    def get(self, row: SeriesRow) -> tuple[dict[str, Any], bytes]:
+        """Return the row's plain values (not to be changed) and their JSON."""
+        key = id(row)
+        with self._lock:
+            found = self._found.get(key)
+            if found is not None and found[0] is row:
+                self._found.move_to_end(key)
+                return found[1], found[2]
+        plain = _plain_row(row)
+        encoded = orjson.dumps(plain)
+        with self._lock:
+            self._found[key] = (row, plain, encoded)
+            self._found.move_to_end(key)
+            while len(self._found) > self._size:
+                self._found.popitem(last=False)
+        return plain, encoded
+
+
+_rows = _RowMemo(16_384)
+
+
+def series_rows(report: SeriesReport) -> list[dict[str, Any]]:
+    """Return the series as rows of plain values, in SERIES_FIELDS order."""
+    return [dict(_rows.get(row)[0]) for row in report.series.rows]
+
+
+def _series_head(report: SeriesReport) -> dict[str, Any]:
     return {
         "account": report.account,
         "currency": report.series.currency,
@@ -137,8 +176,18 @@ def series_document(report: SeriesReport) -> dict[str, Any]:
         "start": report.series.start.isoformat(),
         "end": report.series.end.isoformat(),
         "as_of": report.as_of.isoformat() if report.as_of else None,
-        "series": series_rows(report),
     }
+
+
+def series_document(report: SeriesReport) -> dict[str, Any]:
+    """Return the series with the account, currency, preset and settings that produced it."""
+    return {**_series_head(report), "series": series_rows(report)}
+
+
+def series_json(report: SeriesReport) -> bytes:
+    """Return `series_document` as JSON, each row encoded once while the ledger keeps it."""
+    rows = [orjson.Fragment(_rows.get(row)[1]) for row in report.series.rows]
+    return orjson.dumps({**_series_head(report), "series": rows})
 
 
 def explain(changes: Sequence[Mapping[str, Any]]) -> str:

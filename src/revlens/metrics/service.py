@@ -36,6 +36,10 @@ PENDING = "pending"
 CUSTOMER_OBJECTS = frozenset({"subscription", "invoice", "customer", "discount"})
 CASH_OBJECTS = frozenset({"charge", "refund", "dispute", "balance_transaction"})
 CHUNK = 500
+MOVEMENT_COLUMNS = (
+    *("account_id", "preset", "customer_id", "currency", "day", "kind"),
+    *("amount", "before", "after", "changes"),
+)
 
 
 @dataclass(frozen=True)
@@ -117,27 +121,41 @@ def _delete(session: Session, state: MetricState, *, customers: Collection[str] 
 def _insert_rows(session: Session, state: MetricState, rows: Rows) -> int:
     """Insert the rows of some customers; return the movements written."""
     account_id, preset, version = state.account_id, state.preset, state.version
-    customer_rows = [
-        {
-            "account_id": account_id,
-            "preset": preset,
-            "customer_id": customer,
-            "version": version,
-            "data": data,
-        }
-        for customer, data in rows.customers
-    ]
-    keys = ("customer_id", "currency", "day", "kind", "amount", "before", "after", "changes")
-    movement_rows = [
-        {"account_id": account_id, "preset": preset, **dict(zip(keys, row, strict=True))}
-        for row in rows.movements
-    ]
-    # Core inserts (executemany): the ORM's bulk path costs more than the statement itself.
-    if customer_rows:
-        session.execute(insert(_table(MetricCustomer)), customer_rows)
-    if movement_rows:
-        session.execute(insert(_table(MetricMovement)), movement_rows)
-    return len(movement_rows)
+    _insert_json_rows(
+        session,
+        _table(MetricCustomer),
+        ("account_id", "preset", "version", "customer_id", "data"),
+        [(account_id, preset, version, *row) for row in rows.customers],
+    )
+    _insert_json_rows(
+        session,
+        _table(MetricMovement),
+        MOVEMENT_COLUMNS,
+        [(account_id, preset, *row) for row in rows.movements],
+    )
+    return len(rows.movements)
+
+
+def _insert_json_rows(
+    session: Session, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert rows whose last column is JSON text, through the driver's executemany.
+
+    A recompute writes hundreds of thousands of rows: SQLAlchemy's per-row parameter
+    processing cost more than the driver's own insert, and the JSON was encoded by the workers.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    json_mark = mark if dialect.name == "sqlite" else f"CAST({mark} AS JSON)"
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(column) for column in columns)
+    marks = ", ".join([mark] * (len(columns) - 1) + [json_mark])
+    # Names come from the table definitions; every value is bound.
+    statement = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608
+    connection.exec_driver_sql(statement, rows)
 
 
 def _bump(state: MetricState, now: datetime, *, rebuilt: bool) -> None:

@@ -181,6 +181,8 @@ def metrics_series(
         checked = limit_history(checked, history_from)
         with database.read() as session:
             report = queries.series(session, account_id=account, query=checked, cache=cache)
+        if fmt == "json":
+            return Response(export.series_json(report), media_type="application/json")
         document = export.series_document(report)
         return _respond(fmt, document, document["series"], export.SERIES_FIELDS, "metrics")
 
