@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from revlens.metrics import queries
+from revlens.metrics import queries, service
 from revlens.metrics.params import query
 from tests.metrics.shop import DAY, Shop, clock, deliver_events_since, sync, today
 from tests.mirror.conftest import Mirror
@@ -101,3 +101,31 @@ def test_discounts_from_webhooks_apply_from_when_they_start(mirror: Mirror) -> N
     day5 = today(mirror)
     assert _customer_mrr(mirror, ada) == [(day0, 3_000), (day3, 2_400), (day5, 3_000)]
     assert _mrr(mirror, day5) == 3_000 + 2_400
+
+
+def test_a_once_discount_counts_for_its_first_period_under_the_presets_counting_every_discount(
+    mirror: Mirror,
+) -> None:
+    shop = Shop(mirror)
+    monthly = shop.price(2_000)
+    once = _coupon(shop, percent_off=50, duration="once")
+    cyd = shop.customer("Cyd")
+    shop.subscribe(cyd, monthly, discounts=[{"coupon": once}])
+    day0 = today(mirror)
+    clock(mirror).advance(40 * DAY)  # past the first period: the discount is gone
+    sync(mirror)
+    later = today(mirror)
+    for preset in ("profitwell", "chartmogul", "baremetrics"):
+        with mirror.database.unit_of_work() as session:
+            service.recompute_account(session, account_id=mirror.account, presets=[preset])
+        with mirror.database.read() as session:
+            found = queries.customer_timeline(
+                session, account_id=mirror.account, preset=preset, customer=cyd
+            )
+        assert found is not None
+        days = found.mrr.get("usd", [])
+        assert days[0] == (day0, 1_000), preset
+        assert [value for _, value in days] == [1_000, 2_000], preset
+        assert day0 + timedelta(days=27) <= days[1][0] <= day0 + timedelta(days=31)
+        assert days[-1][0] < later
+    assert _customer_mrr(mirror, cyd) == [(day0, 2_000)]  # standard: once never counts

@@ -78,7 +78,9 @@ OBJECT_TYPES: dict[str, ObjectType] = {
             "invoice",
             frozenset({"invoice.deleted"}),
             children=(LINES,),
-            retrieve_path="/v1/invoices/{id}",
+            # A `once` discount leaves its subscription when its first invoice used it: only
+            # the invoice still shows it, and by id unless expanded.
+            retrieve_path="/v1/invoices/{id}?expand[]=discounts",
             final_statuses=frozenset({"paid", "void", "uncollectible"}),
         ),
         ObjectType(
@@ -112,7 +114,7 @@ STREAMS: tuple[Stream, ...] = (
         (("status", "all"), ("expand[]", "data.discounts")),
         (ITEMS,),
     ),
-    Stream("invoices", "invoice", "/v1/invoices", children=(LINES,)),
+    Stream("invoices", "invoice", "/v1/invoices", (("expand[]", "data.discounts"),), (LINES,)),
     Stream("invoiceitems", "invoiceitem", "/v1/invoiceitems", created_field="date"),
     Stream("charges", "charge", "/v1/charges"),
     Stream("refunds", "refund", "/v1/refunds"),
