@@ -43,4 +43,5 @@ class IdGenerator:
 
     def request_id(self) -> str:
         """Return a `req_…` id; always random so replays never collide with seeded ids."""
-        return "req_" + "".join(secrets.choice(_ALPHABET) for _ in range(14))
+        # One system call per id: every API request makes one (14 `secrets.choice` were 14).
+        return "req_" + secrets.token_bytes(14).translate(_TABLES[_ALPHABET]).decode()
