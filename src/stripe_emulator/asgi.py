@@ -26,6 +26,8 @@ class EmulatorApp:
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
+        # The Date header of the last second served: formatted once per emulated second.
+        self._date: tuple[int, str] = (-1, "")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection scope."""
@@ -55,13 +57,21 @@ class EmulatorApp:
         else:
             response = await handle(self.emulator, request)
         # Clients learn Stripe's clock from Date, as from api.stripe.com: here the emulated one.
-        response.headers.setdefault("date", formatdate(self.emulator.clock.now(), usegmt=True))
+        if "date" not in response.headers:
+            response.headers["date"] = self._date_header()
         await _send(send, response)
         for callback in response.after:
             try:
                 callback()
             except Exception:  # read-ahead is an optimisation; never fail a request on it
                 log.exception("after-response callback failed")
+
+    def _date_header(self) -> str:
+        now = self.emulator.clock.now()
+        cached = self._date
+        if cached[0] != now:
+            cached = self._date = (now, formatdate(now, usegmt=True))
+        return cached[1]
 
 
 async def _send(send: Send, response: Response) -> None:

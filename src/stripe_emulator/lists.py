@@ -160,7 +160,7 @@ def raw_list(url: str, rows: Sequence[Row], has_more: bool) -> RawJson:
     """Return a list page built from stored JSON without decoding it (the fast path)."""
     head = b'{"object":"list","data":['
     tail = b'],"has_more":' + (b"true" if has_more else b"false") + b',"url":'
-    return RawJson(head + b",".join(row.data for row in rows) + tail + orjson.dumps(url) + b"}")
+    return RawJson(head + b",".join([row.data for row in rows]) + tail + orjson.dumps(url) + b"}")
 
 
 def embedded_list(

@@ -112,6 +112,8 @@ class RateLimiter:
 
     def leave(self, flight: InFlight) -> None:
         """A request counted by `enter` was answered."""
+        if not flight.keys:
+            return  # limits off (or refused): nothing was counted
         with self._lock:
             for key in flight.keys:
                 left = self._in_flight.get(key, 0) - 1

@@ -52,6 +52,9 @@ def uvicorn_config(app: EmulatorApp, *, log_level: str = "warning") -> uvicorn.C
         ws="none",
         server_header=False,
         date_header=False,
+        # No X-Forwarded-* rewriting: the emulator never reads the client address or scheme,
+        # and the middleware costs a call per request.
+        proxy_headers=False,
     )
 
 
