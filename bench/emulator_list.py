@@ -2,15 +2,21 @@
 
 Setup inserts the customers straight into the emulator's SQLite store (fast, and fine for a
 benchmark); the measured part runs the emulator as its own process (`python -m stripe_emulator`)
-and pages with httpx, `limit=100`, `starting_after`, `Stripe-Account`, exactly as the SDK's
-`auto_paging_iter` does. Prints one JSON line.
+and pages with `limit=100`, `starting_after`, `Stripe-Account`, exactly as the SDK's
+`auto_paging_iter` does, decoding each page with orjson. Prints one JSON line, with the CPU time
+per page of the server process and of this client.
 
-    .venv/bin/python bench/emulator_list.py [--customers N] [--pages N]
+The client is the standard library's keep-alive `http.client`: httpx spends about twice its CPU
+per page (URL parsing, header models, h11), more than the emulator spends serving the page, so
+on a two-core machine it measured the client. `--client httpx` runs the former client.
+
+    .venv/bin/python bench/emulator_list.py [--customers N] [--pages N] [--client stdlib|httpx]
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import re
 import resource
@@ -19,6 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -128,20 +137,61 @@ def peak_rss_mb(pid: int) -> float:
     return kib / 1024
 
 
-def page_through(url: str, account: str, max_pages: int) -> tuple[list[float], int]:
+def cpu_seconds(pid: int) -> float:
+    """Return a process's user + system CPU time in seconds (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+Get = Callable[[str], tuple[int, bytes]]
+
+
+@contextmanager
+def stdlib_client(url: str, headers: dict[str, str]) -> Iterator[Get]:
+    """Yield a GET function over one keep-alive `http.client` connection."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+
+    def get(path: str) -> tuple[int, bytes]:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+
+    try:
+        yield get
+    finally:
+        connection.close()
+
+
+@contextmanager
+def httpx_client(url: str, headers: dict[str, str]) -> Iterator[Get]:
+    """Yield a GET function over an httpx client (the benchmark's former client)."""
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+
+        def get(path: str) -> tuple[int, bytes]:
+            response = client.get(path)
+            return response.status_code, response.content
+
+        yield get
+
+
+CLIENTS = {"stdlib": stdlib_client, "httpx": httpx_client}
+
+
+def page_through(url: str, account: str, max_pages: int, client: str) -> tuple[list[float], int]:
     """Page newest-first with limit=100; return per-page latencies and objects seen."""
     latencies: list[float] = []
     seen = 0
     path = "/v1/customers?limit=100"
     headers = {"Authorization": f"Bearer {SECRET_KEY}", "Stripe-Account": account}
-    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+    with CLIENTS[client](url, headers) as get:
         while len(latencies) < max_pages:
             began = time.perf_counter()
-            response = client.get(path)
-            body = orjson.loads(response.content)
+            status, content = get(path)
+            body = orjson.loads(content)
             latencies.append(time.perf_counter() - began)
-            if response.status_code != 200:
-                raise RuntimeError(response.text)
+            if status != 200:
+                raise RuntimeError(content.decode())
             seen += len(body["data"])
             if not body["has_more"]:
                 break
@@ -154,6 +204,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--pages", type=int, default=10_000)
+    parser.add_argument("--client", choices=sorted(CLIENTS), default="stdlib")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         state = Path(folder) / "bench.sqlite3"
@@ -162,10 +213,14 @@ def main() -> None:
         setup_seconds = time.perf_counter() - began
         process, url = start_server(state)
         try:
-            page_through(url, account, 20)  # warm the connection and the page cache
+            page_through(url, account, 20, args.client)  # warm the connection and the page cache
+            server_cpu = cpu_seconds(process.pid)
+            client_cpu = time.process_time()
             began = time.perf_counter()
-            latencies, seen = page_through(url, account, args.pages)
+            latencies, seen = page_through(url, account, args.pages, args.client)
             elapsed = time.perf_counter() - began
+            client_cpu = time.process_time() - client_cpu
+            server_cpu = cpu_seconds(process.pid) - server_cpu
             server_rss = peak_rss_mb(process.pid)
         finally:
             process.terminate()
@@ -174,11 +229,15 @@ def main() -> None:
     result = {
         "benchmark": "emulator_list",
         "customers": args.customers,
+        "client": args.client,
         "pages": len(latencies),
         "objects": seen,
         "pages_per_second": round(len(latencies) / elapsed, 1),
         "p50_ms": round(statistics.median(ordered) * 1000, 3),
         "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1] * 1000, 3),
+        "server_cpu_ms_per_page": round(server_cpu / len(latencies) * 1000, 3),
+        "client_cpu_ms_per_page": round(client_cpu / len(latencies) * 1000, 3),
+        "load_average": round(os.getloadavg()[0], 2),
         "server_peak_rss_mb": round(server_rss, 1),
         "client_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "setup_seconds": round(setup_seconds, 1),

@@ -9,7 +9,8 @@ call) to the receiver reading the delivery.
 
 Two phases: `saturated` creates events as fast as the clients can (maximum deliveries per
 second); `paced` creates them at the rate that asks for `--paced` deliveries per second (the
-latency at the target load). Prints one JSON line.
+latency at the target load). Prints one JSON line, with the CPU time per delivery of the
+emulator, the receiver and this client in each phase.
 
     .venv/bin/python bench/emulator_webhooks.py [--events N] [--endpoints K] [--threads T]
         [--paced DELIVERIES_PER_SECOND]
@@ -152,6 +153,12 @@ def create_customers(
     return started
 
 
+def cpu_seconds(pid: int) -> float:
+    """Return a process's user + system CPU time in seconds (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_for(sink: str, total: int, limit: float = 300.0) -> None:
     """Poll the receiver until it has `total` deliveries."""
     deadline = time.monotonic() + limit
@@ -160,6 +167,37 @@ def wait_for(sink: str, total: int, limit: float = 300.0) -> None:
             if time.monotonic() > deadline:
                 raise RuntimeError("deliveries did not all arrive")
             time.sleep(0.01)
+
+
+def run_phase(
+    emulator: tuple[subprocess.Popen[str], str],
+    sink: tuple[subprocess.Popen[str], str],
+    account: str,
+    args: argparse.Namespace,
+    *,
+    rate: float,
+    expected: int,
+) -> tuple[float, dict[str, float], dict[str, float]]:
+    """Create `args.events` customers at `rate` (0: flat out), wait for the deliveries, and
+    return the start time, the create times and the phase's rate and CPU figures."""
+    cpu = [cpu_seconds(emulator[0].pid), cpu_seconds(sink[0].pid), time.process_time()]
+    began = time.time()
+    started = create_customers(emulator[1], account, args.events, args.threads, rate)
+    created_seconds = time.time() - began
+    wait_for(sink[1], expected)
+    cpu = [
+        cpu_seconds(emulator[0].pid) - cpu[0],
+        cpu_seconds(sink[0].pid) - cpu[1],
+        time.process_time() - cpu[2],
+    ]
+    deliveries = args.events * (args.endpoints + 1)
+    figures = {
+        "events_per_second": round(args.events / created_seconds, 1),
+        "emulator_cpu_ms_per_delivery": round(cpu[0] / deliveries * 1000, 3),
+        "receiver_cpu_ms_per_delivery": round(cpu[1] / deliveries * 1000, 3),
+        "client_cpu_ms_per_delivery": round(cpu[2] / deliveries * 1000, 3),
+    }
+    return began, started, figures
 
 
 def _summary(
@@ -207,14 +245,13 @@ def main() -> None:
             expected = 100 * per_event
             create_customers(url, account, 100, args.threads)  # warm up connections
             wait_for(sink_url, expected)
-            phases: list[tuple[str, float, dict[str, float], float]] = []
+            phases: list[tuple[str, float, dict[str, float], dict[str, float]]] = []
             for phase, rate in (("saturated", 0.0), ("paced", args.paced / per_event)):
-                began = time.time()
-                started = create_customers(url, account, args.events, args.threads, rate)
-                created_seconds = time.time() - began
                 expected += args.events * per_event
-                wait_for(sink_url, expected)
-                phases.append((phase, began, started, args.events / created_seconds))
+                began, started, figures = run_phase(
+                    (emulator, url), (sink, sink_url), account, args, rate=rate, expected=expected
+                )
+                phases.append((phase, began, started, figures))
         finally:
             sink.send_signal(signal.SIGTERM)
             sink.wait(timeout=30)
@@ -226,12 +263,10 @@ def main() -> None:
         "events_per_phase": args.events,
         "endpoints_per_event": per_event,
     }
-    for phase, began, started, events_per_second in phases:
-        result[phase] = {
-            **_summary(records, started, began),
-            "events_per_second": round(events_per_second, 1),
-        }
+    for phase, began, started, figures in phases:
+        result[phase] = {**_summary(records, started, began), **figures}
     result["client_threads"] = args.threads
+    result["load_average"] = round(os.getloadavg()[0], 2)
     result["cpus"] = os.cpu_count()
     sys.stdout.write(orjson.dumps(result).decode() + "\n")
 
