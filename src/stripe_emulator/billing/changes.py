@@ -79,7 +79,7 @@ def apply_item_changes(
     credited for their unused time but nothing is charged for the rest of the old period, since
     the caller restarts the cycle now (`restart_cycle`) and bills the new period whole.
     """
-    from stripe_emulator.resources.subscription_inputs import resolve_price
+    from stripe_emulator.resources.subscription_inputs import item_discounts_from, resolve_price
 
     current = {item["id"]: item for item in items_of(ctx, subscription["id"])}
     interval_before = _interval(ctx, list(current.values()))
@@ -93,29 +93,27 @@ def apply_item_changes(
             raise invalid(f"No such subscription item: '{change['id']}'", param=f"{param}[id]")
         if item is None:
             price = resolve_price(ctx, change, param, subscription["currency"])
-            added.append(
-                new_item(
-                    ctx,
-                    subscription,
-                    price=price,
-                    quantity=change.get("quantity", 1),
-                    period=period,
-                    metadata=change.get("metadata"),
-                )
+            item = new_item(
+                ctx,
+                subscription,
+                price=price,
+                quantity=change.get("quantity", 1),
+                period=period,
+                metadata=change.get("metadata"),
             )
+            if change.get("discounts"):
+                item["discounts"] = item_discounts_from(
+                    ctx, change, param, subscription, item["id"]
+                )
+                save_item(ctx, item)
+            added.append(item)
             continue
         old = dict(item)
         if change.get("deleted"):
             ctx.store.update(ctx.scope, "subscription_item", item, deleted=True)
             pairs.append((old, None))
             continue
-        if "price" in change or "plan" in change or "price_data" in change:
-            item["price"] = resolve_price(ctx, change, param, subscription["currency"])["id"]
-        if "quantity" in change:
-            item["quantity"] = change["quantity"]
-        if "metadata" in change:
-            item["metadata"] = {**item["metadata"], **(change["metadata"] or {})}
-        save_item(ctx, item)
+        _change_item(ctx, subscription, item, change, param)
         if (old["price"], old["quantity"]) != (item["price"], item["quantity"]):
             pairs.append((old, item))
     pairs.extend((_nothing(item), item) for item in added)
@@ -128,6 +126,24 @@ def apply_item_changes(
     if behavior != "none":
         prorate_items(ctx, subscription, pairs)
     return interval_changed
+
+
+def _change_item(
+    ctx: Ctx, subscription: JsonObject, item: JsonObject, change: JsonObject, param: str
+) -> None:
+    """Apply an `items[N]` change to an existing item and store it."""
+    from stripe_emulator.resources.subscription_inputs import item_discounts_from, resolve_price
+
+    if "price" in change or "plan" in change or "price_data" in change:
+        item["price"] = resolve_price(ctx, change, param, subscription["currency"])["id"]
+    if "quantity" in change:
+        item["quantity"] = change["quantity"]
+    if "metadata" in change:
+        item["metadata"] = {**item["metadata"], **(change["metadata"] or {})}
+    if "discounts" in change:
+        # An empty value ("") removes the item's discounts.
+        item["discounts"] = item_discounts_from(ctx, change, param, subscription, item["id"])
+    save_item(ctx, item)
 
 
 def _interval(ctx: Ctx, items: list[JsonObject]) -> tuple[str, int] | None:

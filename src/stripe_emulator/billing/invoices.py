@@ -164,8 +164,12 @@ def price_line(
     description: str | None = None,
     proration: bool = False,
     invoice_item: str | None = None,
+    discounts: list[str] | None = None,
 ) -> JsonObject:
-    """Store a line for `quantity` of `price` over `period` (`amount` overrides the product)."""
+    """Store a line for `quantity` of `price` over `period` (`amount` overrides the product).
+
+    `discounts` are the line's own (a subscription item's): applied before the invoice's.
+    """
     from stripe_emulator.billing.pricing import period_amount
 
     unit = (price or {}).get("unit_amount") or 0
@@ -211,7 +215,7 @@ def price_line(
         "description": description,
         "discount_amounts": [],
         "discountable": not proration,
-        "discounts": [],
+        "discounts": list(discounts or []),
         "invoice": invoice["id"],
         "livemode": ctx.livemode,
         "metadata": {},
@@ -310,10 +314,10 @@ def lines_of(ctx: Ctx, invoice_id: str) -> list[JsonObject]:
         after = (page.rows[-1].created, page.rows[-1].seq)
 
 
-def discount_objects(ctx: Ctx, invoice: JsonObject) -> list[JsonObject]:
-    """Return the discounts an invoice applies, in order."""
+def discount_objects(ctx: Ctx, discount_ids: list[str]) -> list[JsonObject]:
+    """Return the stored discounts of `discount_ids` (an invoice's or a line's), in order."""
     found: list[JsonObject] = []
-    for discount_id in invoice["discounts"]:
+    for discount_id in discount_ids:
         row = ctx.store.get(ctx.scope, "discount", discount_id)
         if row is not None:
             found.append(row.load())
@@ -325,27 +329,45 @@ def _coupon(ctx: Ctx, discount: JsonObject) -> JsonObject | None:
     return row.load() if row is not None else None
 
 
+def _off(coupon: JsonObject | None, base: int, currency: str) -> int | None:
+    """Return what a coupon takes off `base` (None: no coupon, or nothing left to discount)."""
+    if coupon is None or base <= 0:
+        return None
+    if coupon.get("percent_off") is not None:
+        return percent_of(base, coupon["percent_off"])
+    if coupon.get("currency") == currency:
+        return min(int(coupon["amount_off"]), base)
+    return 0
+
+
 def recompute(ctx: Ctx, invoice: JsonObject) -> JsonObject:
-    """Recalculate line discounts and the invoice totals from the stored lines."""
+    """Recalculate line discounts and the invoice totals from the stored lines.
+
+    A line's own discounts (a subscription item's) apply first, to that line; the invoice's
+    then apply to what is left of every discountable line, in proportion.
+    """
     lines = lines_of(ctx, invoice["id"])
     subtotal = sum(line["amount"] for line in lines)
     discountable = [line for line in lines if line["discountable"] and line["amount"] > 0]
     stored = [line["discount_amounts"] for line in lines]
     for line in lines:
         line["discount_amounts"] = []
-    remaining = sum(line["amount"] for line in discountable)
+    net = {line["id"]: line["amount"] for line in discountable}
     totals: list[JsonObject] = []
-    for discount in discount_objects(ctx, invoice):
-        coupon = _coupon(ctx, discount)
-        if coupon is None or remaining <= 0:
+    for line in discountable:
+        for discount in discount_objects(ctx, line.get("discounts") or []):
+            off = _off(_coupon(ctx, discount), net[line["id"]], invoice["currency"])
+            if off is None:
+                continue
+            line["discount_amounts"].append({"amount": off, "discount": discount["id"]})
+            totals.append({"amount": off, "discount": discount["id"]})
+            net[line["id"]] -= off
+    remaining = sum(net.values())
+    for discount in discount_objects(ctx, invoice["discounts"]):
+        off = _off(_coupon(ctx, discount), remaining, invoice["currency"])
+        if off is None:
             continue
-        if coupon.get("percent_off") is not None:
-            off = percent_of(remaining, coupon["percent_off"])
-        elif coupon.get("currency") == invoice["currency"]:
-            off = min(int(coupon["amount_off"]), remaining)
-        else:
-            off = 0
-        _allocate(discountable, off, discount["id"])
+        _allocate([line for line in discountable if net[line["id"]] > 0], net, off, discount["id"])
         totals.append({"amount": off, "discount": discount["id"]})
         remaining -= off
     for line, was in zip(lines, stored, strict=True):
@@ -361,13 +383,15 @@ def recompute(ctx: Ctx, invoice: JsonObject) -> JsonObject:
     return invoice
 
 
-def _allocate(lines: list[JsonObject], amount: int, discount_id: str) -> None:
-    """Spread a discount over lines in proportion to their amounts (remainder on the last)."""
-    base = sum(line["amount"] for line in lines)
+def _allocate(lines: list[JsonObject], net: dict[str, int], amount: int, discount_id: str) -> None:
+    """Spread a discount over lines in proportion to what is left of each (remainder on the
+    last), and take each share off what is left."""
+    base = sum(net[line["id"]] for line in lines)
     left = amount
     for index, line in enumerate(lines):
-        share = left if index == len(lines) - 1 else amount * line["amount"] // base
+        share = left if index == len(lines) - 1 else amount * net[line["id"]] // base
         left -= share
+        net[line["id"]] -= share
         line["discount_amounts"].append({"amount": share, "discount": discount_id})
 
 

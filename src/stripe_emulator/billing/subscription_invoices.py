@@ -37,21 +37,27 @@ JsonObject = dict[str, Any]
 def invoice_discounts(ctx: Ctx, subscription: JsonObject, customer: JsonObject) -> list[str]:
     """Return the discounts a new invoice of the subscription applies (else the customer's)."""
     now = ctx.now()
-    chosen: list[str] = []
-    for discount_id in subscription["discounts"]:
-        row = ctx.store.get(ctx.scope, "discount", discount_id)
-        if row is None:
-            continue
-        discount = row.load()
-        if discount.get("end") is not None and discount["end"] <= now:
-            continue
-        chosen.append(discount_id)
+    chosen = active_discounts(ctx, subscription["discounts"])
     if chosen or not customer.get("discount"):
         return chosen
     discount = customer["discount"]
     if not ctx.store.exists(ctx.scope, "discount", discount["id"]):
         ctx.store.insert(ctx.scope, "discount", {**discount, "created": now})
     return [discount["id"]]
+
+
+def active_discounts(ctx: Ctx, discount_ids: list[str]) -> list[str]:
+    """Return the discounts of `discount_ids` that exist and have not ended."""
+    now = ctx.now()
+    chosen: list[str] = []
+    for discount_id in discount_ids:
+        row = ctx.store.get(ctx.scope, "discount", discount_id)
+        if row is None:
+            continue
+        end = row.load().get("end")
+        if end is None or end > now:
+            chosen.append(discount_id)
+    return chosen
 
 
 def open_period(
@@ -104,6 +110,7 @@ def build_invoice(
     )
     for item in pending_items(ctx, subscription["customer"], subscription["id"]):
         item_line(ctx, invoice, item)
+    charged: list[tuple[JsonObject, JsonObject]] = []
     if with_items:
         for item in items_of(ctx, subscription["id"]):
             price = price_of(ctx, item["price"])
@@ -111,7 +118,7 @@ def build_invoice(
             if full_start is not None and not trial:
                 full = period_amount(price, item["quantity"])
                 amount = prorate(full, full_start, period[1], period[0])
-            price_line(
+            line = price_line(
                 ctx,
                 invoice,
                 price,
@@ -121,11 +128,15 @@ def build_invoice(
                 item=item["id"],
                 amount=amount,
                 description=f"Trial period for {product_name(ctx, price)}" if trial else None,
+                discounts=active_discounts(ctx, item.get("discounts") or []),
             )
+            charged.append((item, line))
     recompute(ctx, invoice)
     save_invoice(ctx, invoice)
     collection.emit_created(ctx, invoice)
     _drop_used_once_discounts(ctx, subscription, invoice)
+    for item, line in charged:
+        _drop_used_once_item_discounts(ctx, item, line)
     return invoice
 
 
@@ -139,6 +150,20 @@ def _drop_used_once_discounts(ctx: Ctx, subscription: JsonObject, invoice: JsonO
             continue
         kept.append(discount_id)
     subscription["discounts"] = kept
+
+
+def _drop_used_once_item_discounts(ctx: Ctx, item: JsonObject, line: JsonObject) -> None:
+    """Remove an item's `duration=once` discounts once its line with an amount used them."""
+    if line["amount"] <= 0 or not line["discounts"]:
+        return
+    kept = [
+        discount_id
+        for discount_id in item["discounts"]
+        if discount_id not in line["discounts"] or _coupon_duration(ctx, discount_id) != "once"
+    ]
+    if kept != item["discounts"]:
+        item["discounts"] = kept
+        save_item(ctx, item)
 
 
 def _coupon_duration(ctx: Ctx, discount_id: str) -> str | None:

@@ -66,6 +66,7 @@ def make_discount(
     customer: str | None = None,
     promotion_code: str | None = None,
     subscription: str | None = None,
+    subscription_item: str | None = None,
 ) -> dict[str, Any]:
     """Return a new discount object for a redeemed coupon."""
     start = ctx.now()
@@ -85,5 +86,5 @@ def make_discount(
         "source": {"coupon": coupon["id"], "type": "coupon"},
         "start": start,
         "subscription": subscription,
-        "subscription_item": None,
+        "subscription_item": subscription_item,
     }

@@ -49,13 +49,41 @@ def resolve_price(ctx: Ctx, spec: JsonObject, param: str, currency: str | None) 
 
 
 def discounts_from(ctx: Ctx, params: JsonObject, subscription_id: str, customer: str) -> list[str]:
-    from stripe_emulator.resources.discounts import make_discount, redeem_coupon
-
+    """Return the ids of the subscription-level discounts `params` ask for (made as needed)."""
     entries = list(params.get("discounts") or [])
     if params.get("coupon"):
         entries.append({"coupon": params["coupon"]})
     if params.get("promotion_code"):
         entries.append({"promotion_code": params["promotion_code"]})
+    return discount_ids(ctx, entries, "discounts", customer=customer, subscription=subscription_id)
+
+
+def item_discounts_from(
+    ctx: Ctx, change: JsonObject, param: str, subscription: JsonObject, item_id: str
+) -> list[str]:
+    """Return the ids of an item's discounts (`items[N][discounts]`), made as needed."""
+    return discount_ids(
+        ctx,
+        list(change.get("discounts") or []),
+        f"{param}[discounts]",
+        customer=subscription["customer"],
+        subscription=subscription["id"],
+        subscription_item=item_id,
+    )
+
+
+def discount_ids(
+    ctx: Ctx,
+    entries: list[JsonObject],
+    param: str,
+    *,
+    customer: str,
+    subscription: str,
+    subscription_item: str | None = None,
+) -> list[str]:
+    """Return discount ids for `discounts[N]` entries: existing ones, or new from coupons."""
+    from stripe_emulator.resources.discounts import make_discount, redeem_coupon
+
     ids: list[str] = []
     for index, entry in enumerate(entries):
         if entry.get("discount"):
@@ -68,9 +96,14 @@ def discounts_from(ctx: Ctx, params: JsonObject, subscription_id: str, customer:
             if row is None:
                 raise missing_reference("promotion code", promotion, "promotion_code")
             coupon_id = row.load()["promotion"]["coupon"]
-        coupon = redeem_coupon(ctx, str(coupon_id), f"discounts[{index}][coupon]")
+        coupon = redeem_coupon(ctx, str(coupon_id), f"{param}[{index}][coupon]")
         discount = make_discount(
-            ctx, coupon, customer=customer, subscription=subscription_id, promotion_code=promotion
+            ctx,
+            coupon,
+            customer=customer,
+            subscription=subscription,
+            subscription_item=subscription_item,
+            promotion_code=promotion,
         )
         ctx.store.insert(ctx.scope, "discount", {**discount, "created": ctx.now()})
         ids.append(discount["id"])

@@ -12,6 +12,7 @@ from stripe_emulator.params import AnyHash, Arr, Enum, Int, Obj, Str
 from stripe_emulator.resources.base import JsonObject, ListFilter, Resource
 from stripe_emulator.resources.crud import load
 from stripe_emulator.resources.shapes import METADATA
+from stripe_emulator.resources.subscriptions import DISCOUNTS
 
 if TYPE_CHECKING:
     from stripe_emulator.context import Ctx
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 PRORATION = Enum(values=("always_invoice", "create_prorations", "none"))
 _EDITABLE = {
-    "discounts": Arr(item=AnyHash(), emptyable=True),
+    "discounts": DISCOUNTS,
     "metadata": METADATA,
     "payment_behavior": Str(),
     "plan": Str(),
@@ -52,6 +53,7 @@ SUBSCRIPTION_ITEM = Resource(
     listable=False,
     list_filters={"subscription": ListFilter("k1", Str())},
     slots=lambda obj: (obj["subscription"], obj["price"]),
+    expandable={"discounts": "discount"},
     render=render,
 )
 

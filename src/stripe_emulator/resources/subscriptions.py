@@ -24,6 +24,7 @@ from stripe_emulator.resources.shapes import (
 from stripe_emulator.resources.subscription_inputs import (
     check_payment_method,
     discounts_from,
+    item_discounts_from,
     resolve_price,
     trial_end_from,
 )
@@ -33,11 +34,15 @@ if TYPE_CHECKING:
     from stripe_emulator.context import Ctx
     from stripe_emulator.emulator import Emulator
 
+DISCOUNTS = Arr(
+    item=Obj(fields={"coupon": Str(), "discount": Str(), "promotion_code": Str()}),
+    emptyable=True,
+)
 ITEM = Obj(
     fields={
         "clear_usage": Bool(),
         "deleted": Bool(),
-        "discounts": AnyHash(),
+        "discounts": DISCOUNTS,
         "id": Str(),
         "metadata": METADATA,
         "plan": Str(),
@@ -46,10 +51,6 @@ ITEM = Obj(
         "quantity": Int(minimum=0),
         "tax_rates": Arr(item=Str(), emptyable=True),
     }
-)
-DISCOUNTS = Arr(
-    item=Obj(fields={"coupon": Str(), "discount": Str(), "promotion_code": Str()}),
-    emptyable=True,
 )
 PAUSE = Obj(
     fields={
@@ -250,8 +251,8 @@ def create(ctx: Ctx) -> JsonObject:
             param="billing_cycle_anchor",
         )
     end = trial_end or anchor or full_end
-    for spec, price in zip(params["items"], prices, strict=True):
-        billing.new_item(
+    for index, (spec, price) in enumerate(zip(params["items"], prices, strict=True)):
+        item = billing.new_item(
             ctx,
             subscription,
             price=price,
@@ -259,6 +260,11 @@ def create(ctx: Ctx) -> JsonObject:
             period=(start, end),
             metadata=spec.get("metadata"),
         )
+        if spec.get("discounts"):
+            item["discounts"] = item_discounts_from(
+                ctx, spec, f"items[{index}]", subscription, item["id"]
+            )
+            billing.save_item(ctx, item)
     subscription["billing_cycle_anchor"] = params.get("billing_cycle_anchor") or trial_end or start
     set_cancellation(ctx, subscription, params)
     billing.save(ctx, subscription)
