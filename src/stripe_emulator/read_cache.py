@@ -3,7 +3,8 @@
 A billing job reads the same few objects again and again (a subscription, its items and
 prices, an invoice and its lines, rendered once per event it emits). The store is the only
 writer of its database, so it can keep what it read: rows are written through on every write,
-and a list page is valid while the generation of its (account, livemode, type) is unchanged.
+and a list page is valid while the generation of its (account, livemode, type) is unchanged
+(for a page of one `k1`, while no object with that `k1` was written: `Store._page_validity`).
 A rollback clears everything. Each map is bounded by the bytes of JSON it holds: when one is
 full it starts over (the working set of a billing job is a few dozen objects).
 """
@@ -28,7 +29,7 @@ class ReadCache:
 
     def __init__(self) -> None:
         self._rows: dict[RowKey, Row] = {}
-        self._pages: dict[Hashable, tuple[int, Page]] = {}
+        self._pages: dict[Hashable, tuple[Hashable, Page]] = {}
         self._row_bytes = 0
         self._page_bytes = 0
 
@@ -60,14 +61,15 @@ class ReadCache:
             self._rows[key] = row._replace(data=data, deleted=deleted)
             self._row_bytes += len(data) - len(row.data)
 
-    def page(self, query: Hashable, generation: int) -> Page | None:
-        """Return a cached page of this query if nothing of its type was written since."""
+    def page(self, query: Hashable, generation: Hashable) -> Page | None:
+        """Return a cached page of this query if it is still valid (`generation` unchanged:
+        nothing of its type, or of its `k1`, was written since)."""
         found = self._pages.get(query)
         if found is None or found[0] != generation:
             return None
         return found[1]
 
-    def put_page(self, query: Hashable, generation: int, page: Page) -> None:
+    def put_page(self, query: Hashable, generation: Hashable, page: Page) -> None:
         """Remember a page read at this generation of its type."""
         if self._page_bytes >= MAX_PAGE_BYTES:
             self._pages.clear()

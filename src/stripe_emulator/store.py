@@ -20,17 +20,27 @@ from typing import Any, NamedTuple
 import orjson
 
 from stripe_emulator.list_sql import list_query
-from stripe_emulator.read_cache import ReadCache
+from stripe_emulator.read_cache import UNCACHED, ReadCache
 
 # Told (scope, type, object, deleted) after each object write, inside its transaction.
 WriteListener = Callable[["Scope", str, dict[str, Any], bool], None]
 # Told after a rollback undid writes the listener may have mirrored.
 RollbackListener = Callable[[], None]
+# Bound on the `k1` remembered per written object and on the per-`k1` counters (forgetting
+# only costs cache misses).
+MAX_KNOWN_K1 = 200_000
+_UNKNOWN = object()
 _INSERT = (
     "INSERT INTO objects (account, livemode, type, id, created, deleted,"
     " k1, k2, k3, k4, data) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)"
 )
 
+# Unfiltered lists read newest first through it. A bulk load (whose billing reads filter by
+# `k1`) builds it once at the end instead of keeping it up to date at every insert.
+_CREATED_INDEX = """
+CREATE INDEX IF NOT EXISTS objects_by_created
+    ON objects (account, livemode, type, deleted, created DESC, seq DESC)
+"""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -44,8 +54,6 @@ CREATE TABLE IF NOT EXISTS objects (
     data BLOB NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS objects_by_id ON objects (account, livemode, type, id);
-CREATE INDEX IF NOT EXISTS objects_by_created
-    ON objects (account, livemode, type, deleted, created DESC, seq DESC);
 CREATE INDEX IF NOT EXISTS objects_by_k1
     ON objects (account, livemode, type, deleted, k1, created DESC, seq DESC);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -132,8 +140,18 @@ class Store:
         # 64 MiB of page cache instead of 2: the index pages of a long history stay in memory.
         self._db.execute("PRAGMA cache_size=-65536")
         self._db.executescript(_SCHEMA)
+        self._bulk = bulk_load and self.path != ":memory:"
+        if not self._bulk:
+            self._db.execute(_CREATED_INDEX)
         # Bumped on every write to an (account, livemode, type); read-ahead pages check it.
         self._generations: dict[tuple[str, bool, str], int] = {}
+        # Finer validity for the cached pages of one `k1` (a subscription's items, an invoice's
+        # lines): bumped by writes of objects with that `k1`, and all at once (the type's
+        # epoch) by a write that may have moved an object off another `k1`.
+        self._keyed: dict[tuple[str, bool, str, str], int] = {}
+        self._epochs: dict[tuple[str, bool, str], int] = {}
+        # The `k1` each object written since start (or the last overflow) was stored with.
+        self._k1_of: dict[tuple[str, bool, str, str], Any] = {}
         # The billing engine derives its schedule from writes of the types it watches.
         self.write_listeners: list[WriteListener] = []
         self.rollback_listeners: list[RollbackListener] = []
@@ -148,9 +166,50 @@ class Store:
         key = (scope.account, scope.livemode, type_)
         self._generations[key] = self._generations.get(key, 0) + 1
 
+    def _bump_keyed(self, row_key: tuple[str, bool, str, str], k1: Any, *, new: bool) -> None:
+        """Invalidate the cached pages of `k1`, and of the `k1` the object had before."""
+        old = None if new else self._k1_of.get(row_key, _UNKNOWN)
+        type_key = row_key[:3]
+        if old is _UNKNOWN or not isinstance(k1, str | None) or not isinstance(old, str | None):
+            self._epochs[type_key] = self._epochs.get(type_key, 0) + 1
+        elif old is not None and old != k1:
+            keyed = (*type_key, old)
+            self._keyed[keyed] = self._keyed.get(keyed, 0) + 1
+        if isinstance(k1, str):
+            if len(self._keyed) >= MAX_KNOWN_K1:
+                self._forget_keyed()
+            keyed = (*type_key, k1)
+            self._keyed[keyed] = self._keyed.get(keyed, 0) + 1
+        if row_key[2] in UNCACHED:
+            return  # never updated (events): nobody asks what `k1` it had
+        if len(self._k1_of) >= MAX_KNOWN_K1:
+            self._k1_of.clear()
+        self._k1_of[row_key] = k1
+
+    def _forget_keyed(self) -> None:
+        # Counters start again from 0: move the epochs on so no cached page matches again.
+        for type_key in {keyed[:3] for keyed in self._keyed}:
+            self._epochs[type_key] = self._epochs.get(type_key, 0) + 1
+        self._keyed.clear()
+
+    def _page_validity(self, scope: Scope, type_: str, conditions: Sequence[Condition]) -> Any:
+        """Return what a cached page of this query is valid for (compared for equality)."""
+        for condition in conditions:
+            if condition.column == "k1" and len(condition.values) == 1:
+                value = condition.values[0]
+                if isinstance(value, str):
+                    type_key = (scope.account, scope.livemode, type_)
+                    return (
+                        self._epochs.get(type_key, 0),
+                        self._keyed.get((*type_key, value), 0),
+                    )
+        return self.generation(scope, type_)
+
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (after building what a bulk load left out)."""
         with self._lock:
+            if self._bulk:
+                self._db.execute(_CREATED_INDEX)
             self._db.close()
 
     @property
@@ -204,6 +263,8 @@ class Store:
         # Caches elsewhere compare generations: move every one on so none matches again.
         for key in self._generations:
             self._generations[key] += 1
+        # What was remembered of rolled-back writes is wrong now (cached pages went above).
+        self._k1_of.clear()
         for listener in self.rollback_listeners:
             listener()
 
@@ -226,6 +287,7 @@ class Store:
         object_id, created = obj["id"], obj["created"]
         with self._lock:
             self._bump(scope, type_)
+            self._bump_keyed((scope.account, scope.livemode, type_, object_id), padded[0], new=True)
             cursor = self._db.execute(
                 _INSERT,
                 (scope.account, scope.livemode, type_, object_id, created, *padded, data),
@@ -255,6 +317,8 @@ class Store:
         ]
         with self._lock:
             self._bump(scope, type_)
+            type_key = (scope.account, scope.livemode, type_)
+            self._epochs[type_key] = self._epochs.get(type_key, 0) + 1
             self._db.executemany(_INSERT, params)
             for listener in self.write_listeners:
                 for obj, _slots in rows:
@@ -303,6 +367,7 @@ class Store:
         key = (scope.account, scope.livemode, type_, obj["id"])
         with self._lock:
             self._bump(scope, type_)
+            self._bump_keyed(key, padded[0], new=False)
             self._db.execute(
                 "UPDATE objects SET data=?, deleted=?, k1=?, k2=?, k3=?, k4=?"
                 " WHERE account=? AND livemode=? AND type=? AND id=?",
@@ -340,7 +405,7 @@ class Store:
         # a page after a cursor is read once by someone paging through: caching it only costs.
         cacheable = after is None and before is None and _hashable(key)
         with self._lock:
-            generation = self.generation(scope, type_)
+            generation = self._page_validity(scope, type_, conditions)
             cached = self._cache.page(key, generation) if cacheable else None
             if cached is not None:
                 return Page(list(cached.rows), cached.has_more)
