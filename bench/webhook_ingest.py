@@ -169,15 +169,28 @@ async def send_all(
     return latencies, failures, time.perf_counter() - began
 
 
-def wait_ready(port: int) -> None:
-    """Wait until the web process answers."""
+def listening(port: int) -> int:
+    """Count the sockets listening on a local TCP port (one per `revlens serve` process)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            count += int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A"
+    return count
+
+
+def wait_ready(port: int, processes: int = 1) -> None:
+    """Wait until the web app answers and each of its processes listens."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return
         except httpx.HTTPError:
             time.sleep(0.1)
+            continue
+        if listening(port) >= processes:
+            return
+        time.sleep(0.1)
     raise RuntimeError("revlens serve did not start")
 
 
@@ -231,9 +244,7 @@ def run_once(args: argparse.Namespace) -> dict[str, object]:
             "web_workers": args.web_workers,
         }
         with process(serve, folder / "serve.log", environ, group=True) as web:
-            wait_ready(port)
-            if args.web_workers > 1:
-                time.sleep(3)  # the first process answers before the others have started
+            wait_ready(port, args.web_workers)
             warm = make_events("warm", 500 * args.web_workers)
             asyncio.run(send_all(port, warm, connections=args.connections, rate=None))
             pids = process_tree(web.pid)
@@ -289,7 +300,7 @@ def run_once(args: argparse.Namespace) -> dict[str, object]:
             asyncio.run(load_and_kill())
             web.wait()
         with process(serve, folder / "serve2.log", environ, group=True):
-            wait_ready(port)
+            wait_ready(port, args.web_workers)
             with database.read() as session:
                 stored = set(
                     session.scalars(

@@ -57,14 +57,27 @@ def endpoint_secret(mirror: Mirror) -> Iterator[tuple[int, str]]:
     mirror.platform.v1.webhook_endpoints.delete(made.id)
 
 
-def _wait_ready(url: str) -> None:
+def _sockets(port: int, state: str) -> set[str]:
+    """Return the inodes of TCP sockets on local `port` in a state (01 established, 0A listen)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+                found.add(fields[9])
+    return found
+
+
+def _wait_ready(url: str, port: int, processes: int) -> None:
+    """Wait until the app answers and every process listens (each has a socket of its own)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                return
+            answered = httpx.get(url + "/healthz", timeout=2).status_code == 200
         except httpx.HTTPError:
-            pass
+            answered = False
+        if answered and len(_sockets(port, "0A")) == processes:
+            return
         time.sleep(0.1)
     raise AssertionError("revlens serve did not answer")
 
@@ -80,12 +93,7 @@ def _tree(pid: int) -> list[int]:
 
 def _connections_held(pid: int, port: int) -> int:
     """Count the established connections to `port` whose server side this process holds."""
-    established = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
-                established.add(fields[9])
+    established = _sockets(port, "01")
     held = 0
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         try:
@@ -137,7 +145,7 @@ def test_two_processes_answer_and_each_delivery_lands_once(
     environ = _environ(mirror, port, secret)
     args = ("serve", "--port", str(port), "--workers", "2")
     with revlens_process(*args, env=environ, log=tmp_path / "serve.log") as server:
-        _wait_ready(url)
+        _wait_ready(url, port, 2)
         before = {e.id for e in mirror.platform.v1.events.list({"limit": 100}, mirror.opts).data}
         # The emulator delivers the events of these changes to the server.
         for number in range(12):

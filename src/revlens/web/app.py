@@ -49,7 +49,13 @@ def create_app(
         if owns_database:
             database.dispose()
 
-    app = FastAPI(title="revlens", version=revlens.__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="revlens",
+        version=revlens.__version__,
+        lifespan=lifespan,
+        # revlens sets up no OpenTelemetry; checking for it read the environment per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.settings = settings
     app.state.database = database
     app.state.queue = queue

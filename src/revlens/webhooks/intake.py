@@ -124,15 +124,15 @@ class WebhookIntake:
         except Exception:
             if len(batch) == 1:
                 log.exception("storing webhook event %s failed", batch[0].event.get("id"))
-                _answer(batch[0], error=True)
+                _answer_all(batch, None)
                 return
             # One bad event must not fail the others: store them one at a time.
             for waiting in batch:
                 self._store([waiting])
             return
+        _answer_all(batch, answers)
         fresh: dict[str, list[str]] = {}
         for waiting, answer in zip(batch, answers, strict=True):
-            _answer(waiting, answer)
             if answer.new:
                 fresh.setdefault(answer.account_id, []).append(str(waiting.event["id"]))
         for item in fresh.items():
@@ -158,14 +158,22 @@ class WebhookIntake:
                     log.exception("queueing %d events of %s failed", len(event_ids), account_id)
 
 
-def _answer(waiting: _Waiting, answer: Received | None = None, *, error: bool = False) -> None:
-    def settle() -> None:
+def _answer_all(batch: list[_Waiting], answers: list[Received] | None) -> None:
+    """Settle every request of a batch: one wake-up per event loop, not one per request."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Waiting, Received | None]]] = {}
+    for index, waiting in enumerate(batch):
+        answer = answers[index] if answers is not None else None
+        by_loop.setdefault(waiting.loop, []).append((waiting, answer))
+    for loop, settled in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            loop.call_soon_threadsafe(_settle, settled)
+
+
+def _settle(settled: list[tuple[_Waiting, Received | None]]) -> None:
+    for waiting, answer in settled:
         if waiting.future.done():
-            return  # the request went away
-        if error or answer is None:
+            continue  # the request went away
+        if answer is None:
             waiting.future.set_exception(RuntimeError("the event could not be stored"))
         else:
             waiting.future.set_result(answer)
-
-    with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
-        waiting.loop.call_soon_threadsafe(settle)
