@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import pytest
@@ -186,10 +187,16 @@ def test_a_recompute_split_across_processes_writes_the_same_rows(
     with mirror.database.unit_of_work() as session:
         service.request_preset(session, account_id=mirror.account, preset="profitwell")
     monkeypatch.setattr(compute, "CHUNK_CUSTOMERS", 2)  # several chunks per worker
+
+    def recompute(workers: int) -> service.Recomputed:
+        with mirror.database.unit_of_work() as session:
+            return service.recompute_account(session, account_id=mirror.account, workers=workers)
+
     found = []
     for workers in (0, 2):
-        with mirror.database.unit_of_work() as session:
-            done = service.recompute_account(session, account_id=mirror.account, workers=workers)
+        # As in a queue worker: the processes are started from a thread that is not the main one.
+        with ThreadPoolExecutor(1) as thread:
+            done = thread.submit(recompute, workers).result()
         assert (done.customers, done.presets) == (6, ("profitwell", "standard"))
         with mirror.database.read() as session:
             found.append(_stored_rows(session, mirror.account))
