@@ -197,3 +197,23 @@ def test_a_bad_worker_count_is_one_clear_line(tmp_path: Path, value: str) -> Non
     assert result.stderr == (
         f"revlens: error: --workers: expected a whole number from 1 to 64, got {value!r}\n"
     )
+
+
+def test_a_taken_port_is_one_clear_line(tmp_path: Path) -> None:
+    environ = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    run = {"env": environ, "cwd": tmp_path, "capture_output": True, "text": True, "timeout": 120}
+    migrated = subprocess.run([sys.executable, "-m", "revlens", "migrate"], check=True, **run)
+    assert migrated.returncode == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "revlens", "serve", "--port", str(port), "--workers", "2"],
+            check=False,
+            **run,
+        )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"revlens: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    )

@@ -3,7 +3,7 @@
 uvicorn's `--workers` shares one listening socket: every idle process is woken for a new
 connection and the first to run accepts everything waiting, so a burst of keep-alive
 connections (a webhook sender's) can all land on one process while the others idle
-(bench/webhook_ingest.py saw it in two runs of three). With SO_REUSEPORT each process has its
+(bench/webhook_ingest.py saw it in two runs of four). With SO_REUSEPORT each process has its
 own socket on the port and the kernel spreads connections across them.
 """
 
@@ -13,23 +13,25 @@ import logging
 import multiprocessing
 import signal
 import socket
+import sys
 import threading
 from typing import Any
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
 log = logging.getLogger(__name__)
 
-STARTUP_FAILURE = 3  # uvicorn's exit status when the app cannot start: restarting won't help
 APP_FACTORY = "revlens.cli:web_app"
 
 
-def reuse_port_socket(host: str, port: int) -> socket.socket:
+def reuse_port_socket(host: str, port: int, *, shared: bool = True) -> socket.socket:
     """Bind (without listening) a TCP socket that other processes may bind to the same port."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError:
@@ -40,8 +42,13 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
 
 def _serve_one(host: str, port: int, options: dict[str, Any]) -> None:
     """Run one web process: its own socket, its own app built from the environment."""
-    sock = reuse_port_socket(host, port)
-    config = uvicorn.Config(APP_FACTORY, factory=True, host=host, port=port, **options)
+    try:
+        sock = reuse_port_socket(host, port)
+        config = uvicorn.Config(APP_FACTORY, factory=True, host=host, port=port, **options)
+        config.load()  # the app, now: what fails here would fail every replacement too
+    except Exception:
+        log.exception("a web process could not start")
+        sys.exit(STARTUP_FAILURE)
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -50,9 +57,12 @@ def serve_processes(*, host: str, port: int, workers: int, options: dict[str, An
 
     Returns the exit status: 0, or uvicorn's startup failure when the app cannot start.
     """
-    # Held, not listened on: it fails here if the port is taken, and fixes the port if it is 0.
+    # A plain bind first: it fails if anything holds the port, even another server's shared
+    # sockets, which a SO_REUSEPORT bind would silently join. It also fixes a port 0.
+    with reuse_port_socket(host, port, shared=False) as probe:
+        port = probe.getsockname()[1]
+    # Held, not listened on, until the end: the port stays this server's.
     reserved = reuse_port_socket(host, port)
-    port = reserved.getsockname()[1]
     spawn = multiprocessing.get_context("spawn")
     stop = threading.Event()
     for number in (signal.SIGINT, signal.SIGTERM):
