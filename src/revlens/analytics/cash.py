@@ -63,9 +63,18 @@ CashByDay = dict[str, dict[Day, CashTotals]]
 _EMPTY = CashTotals()
 
 
-def _add(book: CashByDay, currency: str | None, day: Day, totals: CashTotals) -> None:
-    days = book.setdefault((currency or "").lower(), {})
-    days[day] = days.get(day, _EMPTY) + totals
+# Field positions in a day's running totals (a list per day: a recompute adds ~130,000 amounts).
+_GROSS, _REFUNDS, _DISPUTES, _FEES, _FAILED, _FAILED_AMOUNT, _APPLICATION_FEES = range(7)
+
+
+def _day(running: dict[str, dict[Day, list[int]]], currency: str | None, day: Day) -> list[int]:
+    days = running.get(currency or "")
+    if days is None:
+        days = running.setdefault((currency or "").lower(), {})
+    totals = days.get(day)
+    if totals is None:
+        totals = days[day] = [0, 0, 0, 0, 0, 0, 0]
+    return totals
 
 
 def _captured(charge: JSON) -> int:
@@ -84,43 +93,36 @@ def cash_by_day(
     timezone: str = "UTC",
 ) -> CashByDay:
     """Return daily cash totals per currency from plain Stripe objects."""
-    days = LocalDays(timezone)
-    book: CashByDay = {}
+    day_of = LocalDays(timezone).day_of
+    running: dict[str, dict[Day, list[int]]] = {}
     for charge in charges:
-        day = days.day_of(int(charge["created"]))
+        day = day_of(int(charge["created"]))
         status = charge.get("status") or ("succeeded" if charge.get("paid") else "failed")
         if status == "succeeded":
-            fee = int(charge.get("application_fee_amount") or 0)
-            _add(
-                book, charge.get("currency"), day, CashTotals(_captured(charge), 0, 0, 0, 0, 0, fee)
-            )
+            totals = _day(running, charge.get("currency"), day)
+            totals[_GROSS] += _captured(charge)
+            totals[_APPLICATION_FEES] += int(charge.get("application_fee_amount") or 0)
         elif status == "failed":
-            amount = int(charge.get("amount") or 0)
-            _add(
-                book,
-                charge.get("currency"),
-                day,
-                CashTotals(failed_charges=1, failed_amount=amount),
-            )
+            totals = _day(running, charge.get("currency"), day)
+            totals[_FAILED] += 1
+            totals[_FAILED_AMOUNT] += int(charge.get("amount") or 0)
     for refund in refunds:
         if refund.get("status", "succeeded") == "succeeded":
-            day = days.day_of(int(refund["created"]))
-            _add(book, refund.get("currency"), day, CashTotals(refunds=int(refund["amount"])))
+            day = day_of(int(refund["created"]))
+            _day(running, refund.get("currency"), day)[_REFUNDS] += int(refund["amount"])
     for dispute in disputes:
         if dispute.get("status") == "lost":
-            day = days.day_of(_dispute_loss_instant(dispute))
-            _add(
-                book,
-                dispute.get("currency"),
-                day,
-                CashTotals(dispute_losses=int(dispute["amount"])),
-            )
+            day = day_of(_dispute_loss_instant(dispute))
+            _day(running, dispute.get("currency"), day)[_DISPUTES] += int(dispute["amount"])
     for transaction in balance_transactions:
         fee = int(transaction.get("fee") or 0)
         if fee:
-            day = days.day_of(int(transaction["created"]))
-            _add(book, transaction.get("currency"), day, CashTotals(fees=fee))
-    return book
+            day = day_of(int(transaction["created"]))
+            _day(running, transaction.get("currency"), day)[_FEES] += fee
+    return {
+        currency: {day: CashTotals(*totals) for day, totals in days.items()}
+        for currency, days in running.items()
+    }
 
 
 def _dispute_loss_instant(dispute: JSON) -> int:

@@ -142,45 +142,62 @@ def default_workers(customers: int) -> int:
     return min(cores or 1, 8) if (cores or 1) > 1 else 0
 
 
-def compute_all(
-    known: Catalog,
-    customers: Sequence[Bundle],
-    presets: Sequence[str],
-    *,
-    workers: int | None = None,
-    chunk_size: int | None = None,
-) -> Iterator[dict[str, Rows]]:
-    """Yield the rows of each chunk of customers, in order, for each preset.
+def _ready() -> None:
+    """Nothing: submitted once per worker so that each one starts (and imports) right away."""
 
-    With `workers` processes, every chunk is handed out before this returns: the caller can
-    do other work while they compute.
-    """
-    workers = default_workers(len(customers)) if workers is None else workers
-    size = chunk_size or CHUNK_CUSTOMERS
-    chunks = [customers[n : n + size] for n in range(0, len(customers), size)]
-    if workers <= 0:
-        return (compute_chunk(known, chunk, presets) for chunk in chunks)
-    # A fresh catalog: the parsed-object memo is keyed by object identity in this process.
-    shared = (dict(known.prices), dict(known.coupons), dict(known.discounts))
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=get_context("spawn"),
-        initializer=_start_worker,
-        initargs=shared,
-    )
+
+class Computation:
+    """Computes chunks of customers, in worker processes started before the rows are read."""
+
+    def __init__(self, known: Catalog, presets: Sequence[str], *, workers: int) -> None:
+        self.known = known
+        self.presets = tuple(presets)
+        self.pool: ProcessPoolExecutor | None = None
+        if workers <= 0:
+            return
+        # A fresh catalog: the parsed-object memo is keyed by object identity in this process.
+        shared = (dict(known.prices), dict(known.coupons), dict(known.discounts))
+        self.pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=get_context("spawn"),
+            initializer=_start_worker,
+            initargs=shared,
+        )
+        # Spawning and importing take a second or more per process: it overlaps the reading.
+        for _ in range(workers):
+            self.pool.submit(_ready)
+
+    def run(
+        self, customers: Sequence[Bundle], *, chunk_size: int | None = None
+    ) -> Iterator[dict[str, Rows]]:
+        """Yield the rows of each chunk of customers, in order, for each preset.
+
+        With worker processes, every chunk is handed out before this returns: the caller can
+        do other work while they compute.
+        """
+        size = chunk_size or CHUNK_CUSTOMERS
+        chunks = [customers[n : n + size] for n in range(0, len(customers), size)]
+        if self.pool is None:
+            return (compute_chunk(self.known, chunk, self.presets) for chunk in chunks)
+        return _results([self.pool.submit(_run_chunk, chunk, self.presets) for chunk in chunks])
+
+    def close(self) -> None:
+        """Stop the worker processes (chunks not yet started are cancelled)."""
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
+
+
+@contextmanager
+def computation(known: Catalog, presets: Sequence[str], *, workers: int) -> Iterator[Computation]:
+    """Start the worker processes (if any) for one recompute, and stop them at the end."""
+    done = Computation(known, presets, workers=workers)
     try:
-        futures = [pool.submit(_run_chunk, chunk, tuple(presets)) for chunk in chunks]
-    except BaseException:
-        pool.shutdown(cancel_futures=True)
-        raise
-    return _results(pool, futures)
-
-
-def _results(
-    pool: ProcessPoolExecutor, futures: Sequence[Future[dict[str, Rows]]]
-) -> Iterator[dict[str, Rows]]:
-    try:
-        for future in futures:
-            yield future.result()
+        yield done
     finally:
-        pool.shutdown(cancel_futures=True)
+        done.close()
+
+
+def _results(futures: Sequence[Future[dict[str, Rows]]]) -> Iterator[dict[str, Rows]]:
+    for future in futures:
+        yield future.result()

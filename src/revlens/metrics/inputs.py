@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, Text, cast, select
+from sqlalchemy import ColumnElement, Select, Text, cast, distinct, func, select
 from sqlalchemy.orm import Session
 
 from revlens.analytics import payloads
@@ -312,10 +312,29 @@ def bundle_histories(known: Catalog, chunk: Iterable[Bundle]) -> list[CustomerHi
     return found
 
 
+def customer_count(session: Session, *, account_id: str) -> int:
+    """Return about how many customers have a subscription (by the promoted customer column)."""
+    query = select(func.count(distinct(MirroredObject.customer_id))).where(
+        MirroredObject.account_id == account_id,
+        MirroredObject.object_type == "subscription",
+        MirroredObject.deleted_at.is_(None),
+    )
+    return int(session.scalar(query) or 0)
+
+
 def cash_book(session: Session, *, account_id: str, timezone: str = "UTC") -> CashByDay:
     """Return the account's daily cash per currency from the mirrored payments."""
     found = {
-        object_type: [data for data, _ in _rows(session, account_id, object_type, None)]
+        object_type: [
+            orjson.loads(text)
+            for text in session.scalars(
+                select(_text(MirroredObject.data)).where(
+                    MirroredObject.account_id == account_id,
+                    MirroredObject.object_type == object_type,
+                    MirroredObject.deleted_at.is_(None),
+                )
+            )
+        ]
         for object_type in CASH_TYPES
     }
     return cash_by_day(

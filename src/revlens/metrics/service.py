@@ -186,23 +186,25 @@ def recompute_account(
     states = _locked_states(session, account_id, presets)
     if presets is None:
         _claim_dirty(session, account_id)
+    presets_named = [state.preset for state in states]
     with compute.gc_paused():
-        found, unindexed = inputs.bundles(session, account_id=account_id)
-        index_events(session, account_id=account_id, events=unindexed)
         known = inputs.catalog(session, account_id=account_id)
-        for state in states:
-            _bump(state, now, rebuilt=True)
-            _delete(session, state, customers=None)
-            state.customers = 0
-        chunks = compute.compute_all(
-            known, found, [state.preset for state in states], workers=workers
-        )
-        cash_days = recompute_cash(session, account_id=account_id)  # while the workers run
-        movements = 0
-        for chunk in chunks:
+        if workers is None:
+            workers = compute.default_workers(inputs.customer_count(session, account_id=account_id))
+        with compute.computation(known, presets_named, workers=workers) as computation:
+            found, unindexed = inputs.bundles(session, account_id=account_id)
+            index_events(session, account_id=account_id, events=unindexed)
             for state in states:
-                movements += _insert_rows(session, state, chunk[state.preset])
-                state.customers += len(chunk[state.preset].customers)
+                _bump(state, now, rebuilt=True)
+                _delete(session, state, customers=None)
+                state.customers = 0
+            chunks = computation.run(found)
+            cash_days = recompute_cash(session, account_id=account_id)  # while the workers run
+            movements = 0
+            for chunk in chunks:
+                for state in states:
+                    movements += _insert_rows(session, state, chunk[state.preset])
+                    state.customers += len(chunk[state.preset].customers)
         session.flush()
     return Recomputed(account_id, tuple(s.preset for s in states), len(found), movements, cash_days)
 
