@@ -103,7 +103,7 @@ def span_mrr(
             amount = discounts.apply(
                 amount, item.discounts, rule=rule, at=at, currency=currency, cadence=cadence
             )
-        total += amount
+        total = total + amount if total else amount  # most spans have one item
     if not total:
         return total
     # The customer's discount applies only to subscriptions that have none of their own.

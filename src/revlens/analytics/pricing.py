@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from functools import lru_cache
 
 from revlens.analytics.model import BillingScheme, Price, Tier, TiersMode, UsageType
 from revlens.analytics.money import monthly_factor
@@ -54,9 +53,27 @@ def period_amount(price: Price, quantity: int) -> Fraction:
 
 
 # Prices are few and immutable while items are many: the exact arithmetic is done once per pair.
-@lru_cache(maxsize=65_536)
+# Keyed by identity (the catalog parses each price once): hashing a Price hashes its Fractions,
+# which cost more than the lookup saved. Each entry holds its price, so no id is reused meanwhile.
+_MONTHLY: dict[int, tuple[Price, dict[int, Fraction]]] = {}
+_MONTHLY_PRICES = 4_096
+
+
 def monthly_amount(price: Price, quantity: int) -> Fraction:
     """Return the item amount normalised to a month, before discounts."""
+    entry = _MONTHLY.get(id(price))
+    if entry is None or entry[0] is not price:
+        if len(_MONTHLY) >= _MONTHLY_PRICES:
+            _MONTHLY.clear()
+        entry = _MONTHLY[id(price)] = (price, {})
+    amounts = entry[1]
+    amount = amounts.get(quantity)
+    if amount is None:
+        amount = amounts[quantity] = _monthly_amount(price, quantity)
+    return amount
+
+
+def _monthly_amount(price: Price, quantity: int) -> Fraction:
     if price.interval is None:
         return _ZERO
     return period_amount(price, quantity) * monthly_factor(price.interval, price.interval_count)

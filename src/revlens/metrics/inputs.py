@@ -228,12 +228,14 @@ def bundles(session: Session, *, account_id: str) -> tuple[list[Bundle], list[di
     Rows are grouped by their promoted customer column, events by their indexed owner; the few
     without one are parsed here. Also return those parsed events, for the owner index.
     """
+    # Core, not the ORM: its row loading cost a fifth of the reading, and nothing is pending.
+    connection = session.connection()
     found: dict[str, Bundle] = {}
     owner_of_subscription: dict[str, str] = {}
     query = select(
         MirroredObject.stripe_id, MirroredObject.customer_id, _text(MirroredObject.data)
     ).add_columns(MirroredObject.source_ts)
-    for stripe_id, column, text, source_ts in session.execute(
+    for stripe_id, column, text, source_ts in connection.execute(
         query.where(
             MirroredObject.account_id == account_id,
             MirroredObject.object_type == "subscription",
@@ -247,7 +249,7 @@ def bundles(session: Session, *, account_id: str) -> tuple[list[Bundle], list[di
         owner_of_subscription[stripe_id] = customer
         bundle = found.get(customer) or found.setdefault(customer, Bundle(customer))
         bundle.subscriptions.append((text, int(source_ts)))
-    for column, text in session.execute(
+    for column, text in connection.execute(
         select(MirroredObject.customer_id, _text(MirroredObject.data)).where(
             MirroredObject.account_id == account_id,
             MirroredObject.object_type == "invoice",
@@ -259,7 +261,7 @@ def bundles(session: Session, *, account_id: str) -> tuple[list[Bundle], list[di
             customer = owner_of_subscription.get(invoice_subscription(orjson.loads(text)) or "", "")
         if customer in found:
             found[customer].invoices.append(text)
-    for customer, text in session.execute(
+    for customer, text in connection.execute(
         select(MirroredObject.customer_id, _text(MirroredObject.data)).where(
             MirroredObject.account_id == account_id,
             MirroredObject.object_type == "customer",
@@ -276,7 +278,7 @@ def bundles(session: Session, *, account_id: str) -> tuple[list[Bundle], list[di
     events = select(owners.scalar_subquery(), _text(StripeEvent.data)).where(
         StripeEvent.account_id == account_id, StripeEvent.type.like(SUBSCRIPTION_EVENTS)
     )
-    for owner, text in session.execute(events):
+    for owner, text in connection.execute(events):
         customer = owner
         if customer is None:
             event = orjson.loads(text)
@@ -324,10 +326,11 @@ def customer_count(session: Session, *, account_id: str) -> int:
 
 def cash_book(session: Session, *, account_id: str, timezone: str = "UTC") -> CashByDay:
     """Return the account's daily cash per currency from the mirrored payments."""
+    connection = session.connection()
     found = {
         object_type: [
             orjson.loads(text)
-            for text in session.scalars(
+            for text in connection.scalars(
                 select(_text(MirroredObject.data)).where(
                     MirroredObject.account_id == account_id,
                     MirroredObject.object_type == object_type,
