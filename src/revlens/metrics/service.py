@@ -193,12 +193,12 @@ def recompute_account(
             workers = compute.default_workers(inputs.customer_count(session, account_id=account_id))
         with compute.computation(known, presets_named, workers=workers) as computation:
             found, unindexed = inputs.bundles(session, account_id=account_id)
+            chunks = computation.run(found)  # the workers compute while the old rows go
             index_events(session, account_id=account_id, events=unindexed)
             for state in states:
                 _bump(state, now, rebuilt=True)
                 _delete(session, state, customers=None)
                 state.customers = 0
-            chunks = computation.run(found)
             cash_days = recompute_cash(session, account_id=account_id)  # while the workers run
             movements = 0
             for chunk in chunks:
