@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 from revlens.config import Settings
 from tests.mirror.conftest import WEBHOOK_SECRET, Mirror
-from tests.processes import revlens_process
+from tests.processes import process_environ, revlens_process
 
 
 def settings_environ(settings: Settings) -> dict[str, str]:
@@ -16,12 +15,7 @@ def settings_environ(settings: Settings) -> dict[str, str]:
     assert settings.stripe_secret_key is not None
     assert settings.stripe_client_id is not None
     return {
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", "/root"),
-        "REVLENS_DATA_DIR": str(settings.data_dir),
-        "REVLENS_DATABASE_URL": settings.database_url,
-        "REVLENS_QUEUE_URL": settings.queue_url,
-        "REVLENS_SECRET_KEY": settings.secret_key.get_secret_value(),
+        **process_environ(settings),
         "REVLENS_STRIPE_SECRET_KEY": settings.stripe_secret_key.get_secret_value(),
         "REVLENS_STRIPE_CLIENT_ID": settings.stripe_client_id,
         "REVLENS_STRIPE_API_BASE": settings.stripe_api_base,

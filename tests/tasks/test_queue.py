@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -19,23 +18,13 @@ from revlens.errors import StartupError
 from revlens.system.service import heartbeats
 from revlens.tasks.jobs import heartbeat
 from revlens.tasks.queue import make_queue
-
-
-def _environ(settings: Settings) -> dict[str, str]:
-    return {
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", "/root"),
-        "REVLENS_DATA_DIR": str(settings.data_dir),
-        "REVLENS_DATABASE_URL": settings.database_url,
-        "REVLENS_QUEUE_URL": settings.queue_url,
-        "REVLENS_SECRET_KEY": settings.secret_key.get_secret_value(),
-    }
+from tests.processes import process_environ
 
 
 def _revlens(*args: str, settings: Settings, **kwargs: Any) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "revlens", *args],
-        env=_environ(settings),
+        env=process_environ(settings),
         cwd=settings.data_dir,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

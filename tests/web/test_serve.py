@@ -20,17 +20,12 @@ from revlens.mirror.models import StripeEvent
 from revlens.stripe_api.webhooks import sign_payload
 from tests.live_server import free_port
 from tests.mirror.conftest import Mirror
-from tests.processes import revlens_process
+from tests.processes import process_environ, revlens_process
 
 
 def _environ(mirror: Mirror, port: int, secret: str) -> dict[str, str]:
-    settings = mirror.settings
     return {
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", "/root"),
-        "REVLENS_DATA_DIR": str(settings.data_dir),
-        "REVLENS_DATABASE_URL": settings.database_url,
-        "REVLENS_QUEUE_URL": settings.queue_url,
+        **process_environ(mirror.settings),
         "REVLENS_STRIPE_SECRET_KEY": mirror.emulator.emulator.platform.secret_key_test,
         "REVLENS_STRIPE_CLIENT_ID": mirror.emulator.emulator.platform.client_id,
         "REVLENS_STRIPE_API_BASE": mirror.emulator.url,
