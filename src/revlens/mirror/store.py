@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,17 +76,23 @@ _COLUMNS = (
 _CHUNK = 500  # rows per statement: 5,500 parameters, far below SQLite's limit
 
 
+def _values_sql(dialect: str, columns: int, rows: int) -> str:
+    """Return `VALUES (…), …` for `rows` rows in the driver's own style; the last column is JSON."""
+    mark = "%s" if dialect == "postgresql" else "?"
+    data = f"CAST({mark} AS JSONB)" if dialect == "postgresql" else mark
+    one = "(" + ", ".join([mark] * (columns - 1) + [data]) + ")"
+    return "VALUES " + ", ".join([one] * rows)
+
+
 @functools.cache
 def _upsert_sql(dialect: str, rows: int, ties: bool) -> str:
     """Return the multi-row upsert of `rows` objects, in the driver's own parameter style."""
-    mark = "%s" if dialect == "postgresql" else "?"
-    data = f"CAST({mark} AS JSONB)" if dialect == "postgresql" else mark
-    one = "(" + ", ".join([mark] * (len(_COLUMNS) - 1) + [data]) + ")"
     guard = "<=" if ties else "<"
     updated = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[3:])
     # Only this module's constants go into the text; every value is bound.
     return (
-        f"INSERT INTO mirror_objects ({', '.join(_COLUMNS)}) VALUES {', '.join([one] * rows)} "  # noqa: S608
+        f"INSERT INTO mirror_objects ({', '.join(_COLUMNS)}) "
+        f"{_values_sql(dialect, len(_COLUMNS), rows)} "
         f"ON CONFLICT (account_id, object_type, stripe_id) DO UPDATE SET {updated} "
         # Never older over newer, and never back from the dead: Stripe does not undelete.
         f"WHERE mirror_objects.source_ts {guard} excluded.source_ts "
@@ -94,35 +100,33 @@ def _upsert_sql(dialect: str, rows: int, ties: bool) -> str:
     )
 
 
-def _write_rows(session: Session, rows: list[dict[str, Any]], *, ties: bool) -> int:
-    """Upsert rows through the driver: one statement per chunk, values encoded once.
+def _write_rows(
+    session: Session,
+    table: Any,
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    sql: Callable[[str, int], str],
+) -> list[Any]:
+    """Write rows through the driver, a chunk per statement; return what the statements return.
 
-    A backfill page is 100 objects of a few kB each; building and binding the statement
-    through SQLAlchemy cost about as much CPU as the database's own work
-    (bench/mirror_backfill.py), so the SQL text is cached per size and JSON is encoded here.
+    A backfill page is 100 objects of a few kB each, a webhook batch a few events; building
+    and binding the statement through SQLAlchemy cost about as much CPU as the database's own
+    work (bench/mirror_backfill.py, bench/webhook_ingest.py), so the SQL text is cached per
+    size (`sql(dialect, rows)`) and the last column, `data`, is encoded here with orjson.
     """
     connection = session.connection()
     dialect = connection.dialect
-    synced = MirroredObject.__table__.c.synced_at.type.bind_processor(dialect)
-    livemode = MirroredObject.__table__.c.livemode.type.bind_processor(dialect)
-    written = 0
+    processors = [(column, table.c[column].type.bind_processor(dialect)) for column in columns[:-1]]
+    returned: list[Any] = []
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
         params: list[Any] = []
         for row in chunk:
-            for column in _COLUMNS:
-                value = row[column]
-                if column == "data":
-                    value = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-                elif column == "synced_at" and synced is not None:
-                    value = synced(value)
-                elif column == "livemode" and livemode is not None:
-                    value = livemode(value)
-                params.append(value)
-        sql = _upsert_sql(dialect.name, len(chunk), ties)
-        # RETURNING counts what was written: rowcount is not reported for many rows on psycopg.
-        written += len(connection.exec_driver_sql(sql, tuple(params)).all())
-    return written
+            params += [row[c] if bind is None else bind(row[c]) for c, bind in processors]
+            params.append(orjson.dumps(row[columns[-1]], option=orjson.OPT_NON_STR_KEYS).decode())
+        # RETURNING tells what was written: rowcount is not reported for many rows on psycopg.
+        returned += connection.exec_driver_sql(sql(dialect.name, len(chunk)), tuple(params)).all()
+    return returned
 
 
 def upsert_objects(session: Session, observations: Sequence[Observed], *, ties: bool = True) -> int:
@@ -142,7 +146,15 @@ def upsert_objects(session: Session, observations: Sequence[Observed], *, ties: 
         key = (observed.account_id, str(observed.obj["object"]), str(observed.obj["id"]))
         if key not in latest or latest[key].source_ts <= observed.source_ts:
             latest[key] = observed
-    written = _write_rows(session, [_row(observed) for observed in latest.values()], ties=ties)
+    written = len(
+        _write_rows(
+            session,
+            MirroredObject.__table__,
+            [_row(observed) for observed in latest.values()],
+            _COLUMNS,
+            functools.partial(_upsert_sql, ties=ties),
+        )
+    )
     embedded = [found for observed in latest.values() for found in _embedded(observed)]
     if embedded:
         upsert_objects(session, embedded)  # rows of their own, not counted as the page's
@@ -202,14 +214,11 @@ _EVENT_COLUMNS = (
 @functools.cache
 def _append_events_sql(dialect: str, rows: int) -> str:
     """Return the multi-row insert of `rows` events, in the driver's own parameter style."""
-    mark = "%s" if dialect == "postgresql" else "?"
-    data = f"CAST({mark} AS JSONB)" if dialect == "postgresql" else mark
-    one = "(" + ", ".join([mark] * (len(_EVENT_COLUMNS) - 1) + [data]) + ")"
     # Only this module's constants go into the text; every value is bound.
     return (
-        f"INSERT INTO mirror_events ({', '.join(_EVENT_COLUMNS)}) VALUES "  # noqa: S608
-        f"{', '.join([one] * rows)} ON CONFLICT (account_id, event_id) DO NOTHING "
-        "RETURNING account_id, event_id"
+        f"INSERT INTO mirror_events ({', '.join(_EVENT_COLUMNS)}) "
+        f"{_values_sql(dialect, len(_EVENT_COLUMNS), rows)} "
+        "ON CONFLICT (account_id, event_id) DO NOTHING RETURNING account_id, event_id"
     )
 
 
@@ -219,7 +228,7 @@ def record_events(
     """Append (account, event) pairs to the log; return the new (account, id)s.
 
     An id given twice is stored once (and returned as new once). Written through the driver,
-    as pages are (`_write_rows`): a webhook batch is a few events, and SQLAlchemy's statement
+    as pages are: a webhook batch is a few events, and SQLAlchemy's statement
     building and binding cost more than the database's work (bench/webhook_ingest.py).
     """
     rows: dict[tuple[str, str], dict[str, Any]] = {}
@@ -227,32 +236,10 @@ def record_events(
         rows.setdefault((account_id, str(event["id"])), _event_row(account_id, event, source))
     if not rows:
         return set()
-    connection = session.connection()
-    dialect = connection.dialect
-    columns = StripeEvent.__table__.c
-    received = columns.received_at.type.bind_processor(dialect)
-    livemode = columns.livemode.type.bind_processor(dialect)
-    stored: set[tuple[str, str]] = set()
-    values = list(rows.values())
-    for start in range(0, len(values), _CHUNK):
-        chunk = values[start : start + _CHUNK]
-        params: list[Any] = []
-        for row in chunk:
-            params += (
-                row["account_id"],
-                row["event_id"],
-                row["type"],
-                row["created"],
-                livemode(row["livemode"]) if livemode else row["livemode"],
-                row["api_version"],
-                row["source"],
-                received(row["received_at"]) if received else row["received_at"],
-                orjson.dumps(row["data"], option=orjson.OPT_NON_STR_KEYS).decode(),
-            )
-        sql = _append_events_sql(dialect.name, len(chunk))
-        result = connection.exec_driver_sql(sql, tuple(params))
-        stored.update((str(account), str(event_id)) for account, event_id in result.all())
-    return stored
+    stored = _write_rows(
+        session, StripeEvent.__table__, list(rows.values()), _EVENT_COLUMNS, _append_events_sql
+    )
+    return {(str(account), str(event_id)) for account, event_id in stored}
 
 
 def stored_objects(
