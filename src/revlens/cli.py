@@ -142,11 +142,7 @@ def serve(
     options: dict[str, Any] = {"log_level": settings.log_level, "proxy_headers": True}
     if workers == 1:
         uvicorn.run(
-            create_app(settings, database=database, queue=queue),
-            host=host,
-            port=port,
-            log_level=settings.log_level,
-            proxy_headers=True,
+            create_app(settings, database=database, queue=queue), host=host, port=port, **options
         )
         return
     from revlens.web.serve import serve_processes
