@@ -26,6 +26,11 @@ class IdGenerator:
         self._lock = threading.Lock()
         self._rng: random.Random | None = random.Random(seed) if seed is not None else None
 
+    def reseed(self, seed: int | str) -> None:
+        """Continue from a new seed (each part of a history played in parts has its own)."""
+        with self._lock:
+            self._rng = random.Random(seed)
+
     def _choose(self, alphabet: str, length: int) -> str:
         # Random bytes mapped through a table: one C call per id instead of one per character.
         if self._rng is None:

@@ -1,0 +1,59 @@
+"""What a scenario generates, where, and in how many independent parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# A history of this many customers or more is played in independent parts (shards), up to
+# MAX_SHARDS of them, each on an emulator of its own, and merged. The count depends on the
+# options alone, never on the machine, so the same options always give the same history.
+CUSTOMERS_PER_SHARD = 100
+MAX_SHARDS = 8
+
+
+@dataclass(frozen=True)
+class ScenarioOptions:
+    """What to generate and where."""
+
+    accounts: int
+    customers: int
+    months: int
+    seed: int
+    end: int
+    truth: Path
+    url: str | None = None
+    state: str | None = None
+    # For the emulator `run` starts: serve it on a port and drive it over HTTP instead of
+    # handing requests to its application in this process (same pipeline, no socket).
+    http: bool = False
+    # Relative sizes of the accounts (customers are dealt in this ratio); even when empty.
+    weights: tuple[int, ...] = ()
+    # Parts the customers are dealt into (None: by size, see `shard_count`). Part of the
+    # history's definition: each part draws its ids from a stream of its own.
+    shards: int | None = None
+    # Processes that play the parts at once (None: one per CPU); changes the time, not the
+    # history.
+    processes: int | None = None
+
+    def account_of(self, index: int) -> int:
+        """Return which account the `index`-th customer belongs to (deterministic)."""
+        if not self.weights:
+            return index % self.accounts
+        pattern = [a for a, weight in enumerate(self.weights) for _ in range(weight)]
+        return pattern[index % len(pattern)]
+
+    def shard_count(self) -> int:
+        """Return how many parts the customers are played in.
+
+        One when driving a running emulator (`url`): its single clock and store are shared.
+        """
+        if self.url is not None:
+            return 1
+        if self.shards is not None:
+            return self.shards
+        return max(1, min(MAX_SHARDS, self.customers // CUSTOMERS_PER_SHARD))
+
+    def shard_of(self, index: int) -> int:
+        """Return which part plays the `index`-th customer."""
+        return index % self.shard_count()

@@ -1,0 +1,153 @@
+"""Playing a large history in parts, at once, and merging the parts into one state file.
+
+Customers are independent of one another: what one does never changes what another sees,
+except through the objects every customer of an account shares (its catalog). So:
+
+1. the accounts and their catalogs are created once, on an emulator of their own (the fork);
+2. each part starts from a copy of the fork, draws its ids from a stream of its own, and plays
+   its customers (`ScenarioOptions.shard_of`) through the API and the clock, to the end;
+3. `merge.py` adds every part's new rows to the fork, and combines what parts changed in the
+   fork's rows (a coupon's `times_redeemed`), refusing anything it cannot combine.
+
+The parts run in a pool of processes (`spawn`: a clean interpreter each, no threads inherited).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stripe_emulator.config import EmulatorConfig
+from stripe_emulator.scenario.catalog import AccountCatalog
+from stripe_emulator.scenario.driver import Driver
+from stripe_emulator.scenario.merge import merge_states, prepare_fork
+from stripe_emulator.scenario.options import ScenarioOptions
+from stripe_emulator.scenario.play import Opened, begin, open_accounts, play_customers, truth_json
+from stripe_emulator.scenario.truth import CustomerTruth
+
+JsonObject = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    """One part to play: which, from which fork, into which file."""
+
+    options: ScenarioOptions
+    start: int
+    shard: int
+    fork: str
+    fork_seq: int
+    margin: int
+    state: str
+    catalogs: Sequence[AccountCatalog]
+    bursts: Sequence[list[int]]
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    """What a part played: its customers' truth and the events it stored."""
+
+    truths: dict[int, CustomerTruth]
+    events: int
+
+
+def run_sharded(options: ScenarioOptions, start: int, *, margin: int) -> tuple[JsonObject, int]:
+    """Play the history in parts and merge them into `options.state`; return truth and events."""
+    folder = Path(options.state).parent if options.state is not None else None
+    with tempfile.TemporaryDirectory(prefix="scenario-parts-", dir=folder) as work:
+        fork = Path(work) / "fork.db"
+        if options.state is not None and Path(options.state).exists():
+            # Seeding into an existing state adds to it: the fork starts as a copy of it.
+            with (
+                closing(sqlite3.connect(options.state)) as source,
+                closing(sqlite3.connect(fork)) as copy,
+            ):
+                source.backup(copy)
+        config = EmulatorConfig(
+            control=True,
+            now=start - margin,
+            seed=options.seed,
+            state_file=str(fork),
+            bulk_load=True,
+        )
+        opened = Opened(config, http=False)
+        try:
+            begin(opened.api, start)
+            catalogs, bursts = open_accounts(Driver(opened.api, options.end), options, start)
+        finally:
+            opened.close()
+        fork_seq = prepare_fork(fork)
+        fork_events = _stored_events(fork, after=0)
+        jobs = [
+            ShardJob(
+                options=options,
+                start=start,
+                shard=shard,
+                fork=str(fork),
+                fork_seq=fork_seq,
+                margin=margin,
+                state=str(Path(work) / f"part-{shard}.db"),
+                catalogs=catalogs,
+                bursts=bursts,
+            )
+            for shard in range(options.shard_count())
+        ]
+        results = _play_all(jobs, options.processes or os.cpu_count() or 1)
+        target = Path(options.state) if options.state is not None else Path(work) / "merged.db"
+        merge_states(target, fork, [Path(job.state) for job in jobs], fork_seq)
+    truths = {index: truth for result in results for index, truth in result.truths.items()}
+    events = fork_events + sum(result.events for result in results)
+    return truth_json(options, start, catalogs, truths), events
+
+
+def _play_all(jobs: list[ShardJob], processes: int) -> list[ShardResult]:
+    if min(processes, len(jobs)) <= 1:
+        return [play_shard(job) for job in jobs]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(processes, len(jobs)), mp_context=context) as pool:
+        return list(pool.map(play_shard, jobs))
+
+
+def play_shard(job: ShardJob) -> ShardResult:
+    """Play one part's customers from a copy of the fork, to the end of the history."""
+    options = job.options
+    shutil.copyfile(job.fork, job.state)
+    config = EmulatorConfig(
+        control=True,
+        now=job.start - job.margin,
+        seed=options.seed,
+        state_file=job.state,
+        bulk_load=True,
+    )
+    opened = Opened(config, http=options.http)
+    try:
+        begin(opened.api, job.start)
+        # Every part starts from the same fork: each draws from its own id stream from here.
+        opened.emulator.ids.reseed(f"{options.seed}:part:{job.shard}:{options.shard_count()}")
+        driver = Driver(opened.api, options.end)
+        players = play_customers(
+            driver, options, job.start, (job.catalogs, job.bursts), shard=job.shard
+        )
+        opened.api.advance(options.end, freeze=True)
+    finally:
+        opened.close()
+    events = _stored_events(Path(job.state), after=job.fork_seq)
+    return ShardResult({index: player.truth for index, player in players.items()}, events)
+
+
+def _stored_events(path: Path, *, after: int) -> int:
+    """Count the events stored in a state file after row `after` (a part's own: after the fork)."""
+    with closing(sqlite3.connect(path)) as db:
+        row = db.execute(
+            "SELECT COUNT(*) FROM objects WHERE type='event' AND seq > ?", (after,)
+        ).fetchone()
+    return int(row[0])
