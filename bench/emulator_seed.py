@@ -1,15 +1,16 @@
 """Benchmark: seed a scenario (default 10,000 customers over 24 months) and time it.
 
 The generator drives the emulator through its API and clock control API, exactly as
-`python -m stripe_emulator seed` does: by default with the emulator in this process, requests
-handed to its application without a socket (a state file in a temporary folder); with
-`--http` served on a port in this process and driven over HTTP; or with `--subprocess` as its
-own process (`python -m stripe_emulator --control --now START --seed S --state FILE`, driven
-as `seed --url` drives it). Prints one JSON line: wall and CPU seconds, the events the history
-holds, and events generated per wall second.
+`python -m stripe_emulator seed` does: by default with emulators in this process and its
+children, requests handed to their application without a socket (the history is played in
+parts, one process per CPU or `--processes`, merged into a state file in a temporary folder);
+with `--http` each served on a port and driven over HTTP; or with `--subprocess` as one
+emulator process (`python -m stripe_emulator --control --now START --seed S --state FILE`,
+driven whole as `seed --url` drives it). Prints one JSON line: wall and CPU seconds (children
+included), the events of the history, and events generated per wall second.
 
     .venv/bin/python bench/emulator_seed.py [--customers N] [--months K] [--accounts A]
-        [--seed S] [--http | --subprocess] [--profile FILE]
+        [--seed S] [--processes P] [--http | --subprocess] [--profile FILE]
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--accounts", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--processes", type=int, default=None, help="play the parts in N processes (default: CPUs)"
+    )
     parser.add_argument("--subprocess", action="store_true", help="run the emulator apart")
     parser.add_argument("--http", action="store_true", help="serve it on a port in this process")
     parser.add_argument("--profile", default=None, help="write a cProfile dump here")
@@ -60,6 +64,7 @@ def main() -> None:
             url=None if server is None else server[1],
             state=str(state) if server is None else None,
             http=args.http,
+            processes=args.processes,
         )
         try:
             if args.profile:
@@ -87,6 +92,8 @@ def main() -> None:
                 "customers": summary["customers"],
                 "months": args.months,
                 "subscriptions": summary["subscriptions"],
+                "shards": summary["shards"],
+                "processes": min(summary["shards"], args.processes or os.cpu_count() or 1),
                 "events": events,
                 "seconds": round(seconds, 2),
                 "cpu_seconds": round(cpu_seconds, 2),

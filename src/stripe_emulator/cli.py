@@ -125,13 +125,25 @@ def seed_command(
     truth: Annotated[
         str, typer.Option(help="Where to write the ground truth JSON.")
     ] = "scenario-truth.json",
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Processes that play a large history's parts at once (default: one per CPU).",
+        ),
+    ] = None,
 ) -> None:
-    """Build a SaaS history through the API and clock control; write its ground truth."""
+    """Build a SaaS history through the API and clock control; write its ground truth.
+
+    A history of 200 customers or more is played in parts, each on an emulator of its own,
+    and merged into --state (see the README); against --url it is played whole.
+    """
     import time
     from pathlib import Path
 
     import orjson
 
+    from stripe_emulator.scenario.merge import MergeError
     from stripe_emulator.scenario.run import ScenarioOptions, run
     from stripe_emulator.scenario.wire import ScenarioError
 
@@ -147,9 +159,10 @@ def seed_command(
                 truth=Path(truth),
                 url=url,
                 state=state,
+                processes=processes,
             )
         )
-    except (ConfigError, ScenarioError, OSError) as exc:
+    except (ConfigError, ScenarioError, MergeError, OSError) as exc:
         _fail(str(exc))
         return
     typer.echo(orjson.dumps(summary).decode())
