@@ -55,6 +55,11 @@ class EmulatorConfig:
     # Bulk writing into a file nobody reads meanwhile (the seed generator): an in-memory
     # rollback journal instead of WAL writes each page once; a crash leaves the file unusable.
     bulk_load: bool = False
+    # In a bulk load that ends at a known instant (the seed generator's `end`), events created
+    # before this instant are past the Events API's 30-day retention by the time anyone can
+    # read them: they are counted and their ids drawn (every id stays the same) but they are
+    # neither built nor stored, as long as no webhook endpoint exists to deliver them to.
+    events_kept_from: int | None = None
     now: int | None = None
     secret_key: str | None = None
     live_secret_key: str | None = None
@@ -80,6 +85,11 @@ class EmulatorConfig:
             raise ConfigError("client id must look like ca_ followed by 8-64 letters or digits")
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port out of range: {self.port}")
+        if self.events_kept_from is not None and not self.bulk_load:
+            raise ConfigError(
+                "events_kept_from only applies to a bulk load (bulk_load=True): events of a"
+                " running emulator can be read as soon as they are stored"
+            )
         for uri in self.redirect_uris:
             if not uri.startswith(("http://", "https://")):
                 raise ConfigError(f"redirect URI must be http(s): {uri}")

@@ -58,6 +58,8 @@ class Emulator:
         self.key_resolvers: list[KeyResolver] = [self._platform_key]
         # Told about every stored event (webhook delivery subscribes here).
         self.event_listeners: list[EventListener] = []
+        # Every event emitted since start, stored or dropped (`EmulatorConfig.events_kept_from`).
+        self.events_emitted = 0
         from stripe_emulator.oauth.grants import Grants
 
         self.oauth_grants = Grants(self)

@@ -4,6 +4,12 @@
 event exists exactly when its change was committed. Listeners registered on
 `emulator.event_listeners` (webhook delivery, later) are told about each new event as it is
 stored: they run inside that transaction, so they must only queue work, never do I/O.
+
+A bulk load that ends at a known instant (`EmulatorConfig.events_kept_from`) keeps no event
+nobody can ever read: one created before that instant is past the Events API's retention by
+the time the load ends, so while no webhook endpoint exists it is only counted and its id drawn
+(`skip`), which keeps every later id what it would have been. Callers that render payloads ask
+`wanted` first and call `skip` instead of building an event that would be dropped.
 """
 
 from __future__ import annotations
@@ -124,6 +130,32 @@ def _is_hash(value: Any) -> bool:
     return isinstance(value, dict) and value.get("object") != "list"
 
 
+def wanted(ctx: Ctx) -> bool:
+    """Tell whether an event emitted now can ever be read (and so must be built and stored).
+
+    Only a bulk load with `events_kept_from` drops events: those created before that instant,
+    while no webhook endpoint exists anywhere to deliver them to.
+    """
+    emulator = ctx.emulator
+    kept_from = emulator.config.events_kept_from
+    if kept_from is None or ctx.now() >= kept_from:
+        return True
+    return emulator.webhooks.directory.any_endpoint()
+
+
+def skip(ctx: Ctx) -> str:
+    """Stand in for an event `wanted` refused: count it, draw its id (returned), store nothing."""
+    ctx.emulator.events_emitted += 1
+    return ctx.new_id("evt", 24)
+
+
+def changed(before: JsonObject, after: JsonObject) -> bool:
+    """Tell whether `previous_attributes(before, after)` is not empty, without building it."""
+    if before.keys() != after.keys():
+        return any(before.get(key) != after.get(key) for key in {*before, *after})
+    return before != after
+
+
 def emit(
     ctx: Ctx,
     type_: str,
@@ -134,10 +166,15 @@ def emit(
 ) -> JsonObject:
     """Record an event of `type_` carrying `obj` as it is now, and hand it to the listeners.
 
-    The event's `data` holds the objects already serialised (`orjson.Fragment`).
+    The event's `data` holds the objects already serialised (`orjson.Fragment`). An event
+    nobody can read (`wanted`) is only counted and given its id: what is returned then is a
+    stub (`id`, `object`, `type`) that was neither stored nor handed on.
     """
+    if not wanted(ctx):
+        return {"id": skip(ctx), "object": "event", "type": type_}
     scope = scope or ctx.scope
     emulator = ctx.emulator
+    emulator.events_emitted += 1
     # Serialised now, so later changes to `obj` cannot leak into the event: a copy for free.
     data: JsonObject = {"object": orjson.Fragment(orjson.dumps(obj))}
     if previous is not None:
@@ -179,6 +216,13 @@ def crud_event(
         return
     from stripe_emulator.resources.crud import present
 
+    if not wanted(ctx):
+        # Dropped unseen, but only an update that changes what the API shows has an event.
+        if before is None or changed(
+            present(ctx, resource, snapshot(before), []), present(ctx, resource, snapshot(obj), [])
+        ):
+            skip(ctx)
+        return
     shown = present(ctx, resource, snapshot(obj), [])
     previous = None
     if before is not None:

@@ -24,7 +24,14 @@ JsonObject = dict[str, Any]
 
 def _emit(
     ctx: Ctx, type_: str, invoice: JsonObject, before: JsonObject | None = None
-) -> JsonObject:
+) -> JsonObject | None:
+    """Emit `type_` with the invoice as shown now, and return that rendering.
+
+    An event nobody can read (`events.wanted`) is skipped unrendered: None then.
+    """
+    if not events.wanted(ctx):
+        events.skip(ctx)
+        return None
     current = shown(ctx, invoice)
     previous = None
     if before is not None:
@@ -77,11 +84,12 @@ def emit_created(ctx: Ctx, invoice: JsonObject) -> None:
     _emit(ctx, "invoice.created", invoice)
 
 
-def finalize(ctx: Ctx, invoice: JsonObject) -> JsonObject:
+def finalize(ctx: Ctx, invoice: JsonObject) -> JsonObject | None:
     """Turn a draft into an open invoice with a number; a zero amount is paid at once.
 
     Charging-automatically invoices get the payment intent that `attempt_payment` confirms.
-    Returns the invoice as `invoice.finalized` showed it (what an attempt starts from).
+    Returns the invoice as `invoice.finalized` showed it (what an attempt starts from), or
+    None when that event was dropped unrendered (see `events.wanted`).
     """
     from stripe_emulator.resources.crud import save
     from stripe_emulator.resources.payment_intents import PAYMENT_INTENT
@@ -203,7 +211,7 @@ def attempt_payment(
     if card is None:
         if dunning.retried(invoice):
             # A renewal with no card to charge fails like a decline and is retried.
-            before = shown_before or shown(ctx, invoice)
+            before = shown_before or _shown_if_wanted(ctx, invoice)
             invoice["attempt_count"] += 1
             invoice["attempted"] = True
             _failed(ctx, invoice, before)
@@ -212,7 +220,7 @@ def attempt_payment(
     if payment is None:
         raise invalid("This invoice is not collected automatically.")
     intent = load(ctx, PAYMENT_INTENT, payment["payment"]["payment_intent"])
-    before = shown_before or shown(ctx, invoice)
+    before = shown_before or _shown_if_wanted(ctx, invoice)
     intent, error = confirm_intent(ctx, intent, card)
     invoice["attempt_count"] += 1
     invoice["attempted"] = True
@@ -228,7 +236,12 @@ def attempt_payment(
     return None
 
 
-def _failed(ctx: Ctx, invoice: JsonObject, before: JsonObject) -> None:
+def _shown_if_wanted(ctx: Ctx, invoice: JsonObject) -> JsonObject | None:
+    """Return the invoice as shown now, for `previous_attributes`, unless no event will be read."""
+    return shown(ctx, invoice) if events.wanted(ctx) else None
+
+
+def _failed(ctx: Ctx, invoice: JsonObject, before: JsonObject | None) -> None:
     """Record a failed attempt: schedule the retry, tell the subscription, maybe give up."""
     from stripe_emulator.billing.subscription_invoices import on_invoice_failed
 
@@ -242,7 +255,10 @@ def _failed(ctx: Ctx, invoice: JsonObject, before: JsonObject) -> None:
 
 def mark_paid(ctx: Ctx, invoice: JsonObject, *, before: JsonObject | None = None) -> JsonObject:
     """Record an invoice as paid and tell its subscription."""
-    before = before or shown(ctx, invoice)
+    # Without readers for its events, nothing is rendered for them (their ids are drawn).
+    announce = events.wanted(ctx)
+    if announce:
+        before = before or shown(ctx, invoice)
     invoice["amount_paid"] = invoice["amount_due"]
     invoice["amount_remaining"] = 0
     invoice["status"] = "paid"
@@ -251,10 +267,14 @@ def mark_paid(ctx: Ctx, invoice: JsonObject, *, before: JsonObject | None = None
     if invoice["amount_due"] == 0:
         invoice["attempted"] = True
     save_invoice(ctx, invoice)
-    current = shown(ctx, invoice)
-    previous = events.previous_attributes(before, current)
-    events.emit(ctx, "invoice.paid", current, previous=previous)
-    events.emit(ctx, "invoice.payment_succeeded", current, previous=previous)
+    if announce:
+        current = shown(ctx, invoice)
+        previous = events.previous_attributes(before or {}, current)
+        events.emit(ctx, "invoice.paid", current, previous=previous)
+        events.emit(ctx, "invoice.payment_succeeded", current, previous=previous)
+    else:
+        events.skip(ctx)
+        events.skip(ctx)
     from stripe_emulator.billing.subscription_invoices import on_invoice_paid
 
     on_invoice_paid(ctx, invoice)

@@ -15,6 +15,7 @@ from stripe_emulator.billing.subscription_invoices import build_invoice, collect
 from stripe_emulator.billing.subscriptions import (
     ANNOUNCED,
     LIVE,
+    announce,
     items_of,
     next_period_end,
     period_of,
@@ -64,7 +65,7 @@ def start(ctx: Ctx, subscription: JsonObject, payment_behavior: str) -> JsonObje
         subscription["status"] = "active"
     subscription[ANNOUNCED] = True
     save(ctx, subscription)
-    events.emit(ctx, "customer.subscription.created", shown(ctx, subscription))
+    announce(ctx, "customer.subscription.created", subscription)
     if error is not None and payment_behavior == "pending_if_incomplete":
         commit_then_raise(ctx, error)
     return subscription
@@ -86,12 +87,19 @@ def renew(ctx: Ctx, subscription: JsonObject) -> JsonObject | None:
     if subscription["cancel_at_period_end"] or (cancel_at is not None and cancel_at <= old_end):
         cancel(ctx, subscription, reason="cancellation_requested")
         return None
-    before = shown(ctx, subscription)
+    # Nothing is rendered for an update event nobody can read (`events.wanted`).
+    before = shown(ctx, subscription) if events.wanted(ctx) else None
     new_end = next_period_end(ctx, subscription, old_end)
     invoice = open_period(
         ctx, subscription, start=old_end, end=new_end, billing_reason="subscription_cycle"
     )
-    save(ctx, subscription, before)
+    if before is not None:
+        save(ctx, subscription, before)
+    else:
+        save(ctx, subscription)
+        if subscription.get(ANNOUNCED):
+            # The new invoice became `latest_invoice`: `save` would always see a change.
+            events.skip(ctx)
     del old_start
     collect(ctx, subscription, invoice)
     return invoice
@@ -134,5 +142,5 @@ def cancel(
         "reason": reason,
     }
     save(ctx, subscription)
-    events.emit(ctx, "customer.subscription.deleted", shown(ctx, subscription))
+    announce(ctx, "customer.subscription.deleted", subscription)
     return subscription

@@ -65,9 +65,21 @@ def save(ctx: Ctx, subscription: JsonObject, before: JsonObject | None = None) -
     if before is None or not subscription.get(ANNOUNCED):
         return
     after = shown(ctx, subscription)
+    if not events.wanted(ctx):
+        if events.changed(before, after):
+            events.skip(ctx)
+        return
     previous = events.previous_attributes(before, after)
     if previous:
         events.emit(ctx, "customer.subscription.updated", after, previous=previous)
+
+
+def announce(ctx: Ctx, type_: str, subscription: JsonObject) -> None:
+    """Emit `type_` with the subscription as shown now (not rendered when nobody can read it)."""
+    if events.wanted(ctx):
+        events.emit(ctx, type_, shown(ctx, subscription))
+    else:
+        events.skip(ctx)
 
 
 def save_item(ctx: Ctx, item: JsonObject) -> None:

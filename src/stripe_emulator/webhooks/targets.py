@@ -8,7 +8,9 @@
 - `enabled_events` filters by exact type; `*` means every type. Disabled endpoints get nothing.
 
 Endpoints are read once per (account, mode) and cached until the store says a webhook endpoint
-of that partition was written (its generation counter moved).
+of that partition was written (its generation counter moved). Whether any endpoint exists at all,
+in any partition, is known without a query until an endpoint is written or such a write is
+rolled back.
 """
 
 from __future__ import annotations
@@ -41,6 +43,35 @@ class EndpointDirectory:
     def __init__(self, emulator: Emulator) -> None:
         self._emulator = emulator
         self._cache: dict[Scope, tuple[int, dict[str, dict[str, Any]]]] = {}
+        # Whether a live endpoint exists anywhere (None: to be read again), and whether one
+        # was ever written here (only then can a rollback change the answer).
+        self._anywhere: bool | None = None
+        self._written = False
+        emulator.store.write_listeners.append(self._observe)
+        emulator.store.rollback_listeners.append(self._rolled_back)
+
+    def any_endpoint(self) -> bool:
+        """Tell whether a (not deleted) webhook endpoint exists in any account and mode."""
+        found = self._anywhere
+        if found is not None:
+            return found
+        store = self._emulator.store
+        with store.lock:
+            rows = store.execute(
+                "SELECT 1 FROM objects WHERE type=? AND deleted=0 LIMIT 1", (ENDPOINT,)
+            )
+            self._anywhere = found = bool(rows)
+        return found
+
+    def _observe(self, scope: Scope, type_: str, obj: dict[str, Any], deleted: bool) -> None:
+        # Runs under the store lock, like `any_endpoint`'s read: the two cannot interleave.
+        if type_ == ENDPOINT:
+            self._anywhere = None
+            self._written = True
+
+    def _rolled_back(self) -> None:
+        if self._written:
+            self._anywhere = None
 
     def endpoints(self, scope: Scope) -> dict[str, dict[str, Any]]:
         """Return the live (not deleted) endpoints of a partition by id."""
