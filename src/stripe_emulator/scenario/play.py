@@ -13,6 +13,7 @@ from typing import Any
 from stripe_emulator.billing.dunning import BillingSettings
 from stripe_emulator.config import EmulatorConfig
 from stripe_emulator.emulator import Emulator
+from stripe_emulator.resources.events import RETENTION
 from stripe_emulator.scenario.catalog import COUNTRIES, AccountCatalog
 from stripe_emulator.scenario.driver import Driver, Player
 from stripe_emulator.scenario.options import ScenarioOptions
@@ -23,6 +24,19 @@ from stripe_emulator.server import EmulatorServer
 
 JsonObject = dict[str, Any]
 BURST_DAYS = 3
+
+
+def bulk_config(options: ScenarioOptions, state: str | None, *, now: int) -> EmulatorConfig:
+    """Return the settings of an emulator a scenario starts and nobody reads until it ends."""
+    return EmulatorConfig(
+        control=True,
+        now=now,
+        seed=options.seed,
+        state_file=state,
+        bulk_load=True,
+        # Events older than the Events API's retention at the end are never stored.
+        events_kept_from=options.end - RETENTION,
+    )
 
 
 class Opened:

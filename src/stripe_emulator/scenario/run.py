@@ -20,11 +20,17 @@ from typing import Any
 
 import orjson
 
-from stripe_emulator.config import EmulatorConfig
 from stripe_emulator.resources.discounts import add_months
 from stripe_emulator.scenario.driver import Driver
 from stripe_emulator.scenario.options import ScenarioOptions
-from stripe_emulator.scenario.play import Opened, begin, open_accounts, play_customers, truth_json
+from stripe_emulator.scenario.play import (
+    Opened,
+    begin,
+    bulk_config,
+    open_accounts,
+    play_customers,
+    truth_json,
+)
 from stripe_emulator.scenario.wire import Api, ScenarioError
 
 __all__ = ["ScenarioOptions", "run"]
@@ -74,14 +80,7 @@ def _run_whole(options: ScenarioOptions, start: int) -> tuple[JsonObject, int | 
     if options.url is not None:
         api = Api(options.url)
     else:
-        config = EmulatorConfig(
-            control=True,
-            now=start - START_MARGIN_S,
-            seed=options.seed,
-            state_file=options.state,
-            # Nobody reads the state until the history is complete.
-            bulk_load=True,
-        )
+        config = bulk_config(options, options.state, now=start - START_MARGIN_S)
         opened = Opened(config, http=options.http)
         api = opened.api
     try:
@@ -90,7 +89,7 @@ def _run_whole(options: ScenarioOptions, start: int) -> tuple[JsonObject, int | 
         catalogs, bursts = open_accounts(driver, options, start)
         players = play_customers(driver, options, start, (catalogs, bursts))
         api.advance(options.end, freeze=options.url is None)
-        events = None if opened is None else count_events(opened)
+        events = None if opened is None else opened.emulator.events_emitted
     finally:
         if opened is not None:
             opened.close()
@@ -98,9 +97,3 @@ def _run_whole(options: ScenarioOptions, start: int) -> tuple[JsonObject, int | 
             api.close()
     truths = {index: player.truth for index, player in players.items()}
     return truth_json(options, start, catalogs, truths), events
-
-
-def count_events(opened: Opened) -> int:
-    """Count the events an emulator started here stored."""
-    rows = opened.emulator.store.execute("SELECT COUNT(*) FROM objects WHERE type='event'")
-    return int(rows[0][0])

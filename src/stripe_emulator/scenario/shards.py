@@ -26,12 +26,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stripe_emulator.config import EmulatorConfig
 from stripe_emulator.scenario.catalog import AccountCatalog
 from stripe_emulator.scenario.driver import Driver
 from stripe_emulator.scenario.merge import merge_states, prepare_fork
 from stripe_emulator.scenario.options import ScenarioOptions
-from stripe_emulator.scenario.play import Opened, begin, open_accounts, play_customers, truth_json
+from stripe_emulator.scenario.play import (
+    Opened,
+    begin,
+    bulk_config,
+    open_accounts,
+    play_customers,
+    truth_json,
+)
 from stripe_emulator.scenario.truth import CustomerTruth
 
 JsonObject = dict[str, Any]
@@ -54,7 +60,7 @@ class ShardJob:
 
 @dataclass(frozen=True)
 class ShardResult:
-    """What a part played: its customers' truth and the events it stored."""
+    """What a part played: its customers' truth and the events it emitted."""
 
     truths: dict[int, CustomerTruth]
     events: int
@@ -72,21 +78,14 @@ def run_sharded(options: ScenarioOptions, start: int, *, margin: int) -> tuple[J
                 closing(sqlite3.connect(fork)) as copy,
             ):
                 source.backup(copy)
-        config = EmulatorConfig(
-            control=True,
-            now=start - margin,
-            seed=options.seed,
-            state_file=str(fork),
-            bulk_load=True,
-        )
-        opened = Opened(config, http=False)
+        opened = Opened(bulk_config(options, str(fork), now=start - margin), http=False)
         try:
             begin(opened.api, start)
             catalogs, bursts = open_accounts(Driver(opened.api, options.end), options, start)
+            fork_events = opened.emulator.events_emitted
         finally:
             opened.close()
         fork_seq = prepare_fork(fork)
-        fork_events = _stored_events(fork, after=0)
         jobs = [
             ShardJob(
                 options=options,
@@ -121,14 +120,7 @@ def play_shard(job: ShardJob) -> ShardResult:
     """Play one part's customers from a copy of the fork, to the end of the history."""
     options = job.options
     shutil.copyfile(job.fork, job.state)
-    config = EmulatorConfig(
-        control=True,
-        now=job.start - job.margin,
-        seed=options.seed,
-        state_file=job.state,
-        bulk_load=True,
-    )
-    opened = Opened(config, http=options.http)
+    opened = Opened(bulk_config(options, job.state, now=job.start - job.margin), http=options.http)
     try:
         begin(opened.api, job.start)
         # Every part starts from the same fork: each draws from its own id stream from here.
@@ -138,16 +130,7 @@ def play_shard(job: ShardJob) -> ShardResult:
             driver, options, job.start, (job.catalogs, job.bursts), shard=job.shard
         )
         opened.api.advance(options.end, freeze=True)
+        events = opened.emulator.events_emitted
     finally:
         opened.close()
-    events = _stored_events(Path(job.state), after=job.fork_seq)
     return ShardResult({index: player.truth for index, player in players.items()}, events)
-
-
-def _stored_events(path: Path, *, after: int) -> int:
-    """Count the events stored in a state file after row `after` (a part's own: after the fork)."""
-    with closing(sqlite3.connect(path)) as db:
-        row = db.execute(
-            "SELECT COUNT(*) FROM objects WHERE type='event' AND seq > ?", (after,)
-        ).fetchone()
-    return int(row[0])
