@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections import Counter
 from contextlib import closing
 from pathlib import Path
@@ -269,3 +271,33 @@ def test_the_sdk_sees_one_account_whatever_part_wrote_it(tmp_path: Path) -> None
         ).fetchall()
     assert paged == [row[0] for row in stored]
     assert len(paged) > 3
+
+
+def test_the_seed_command_plays_parts_in_processes(tmp_path: Path) -> None:
+    # `python -m stripe_emulator` is the main module the spawned processes start from.
+    state, truth = tmp_path / "cli.db", tmp_path / "cli.json"
+    command = [sys.executable, "-m", "stripe_emulator", "seed", "--accounts", "2"]
+    command += ["--customers", "200", "--months", "2", "--end", str(END), "--processes", "2"]
+    command += ["--state", str(state), "--truth", str(truth)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    summary = orjson.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["shards"] == 2
+    assert summary["customers"] == 200
+    written = orjson.loads(truth.read_bytes())
+    ids = [c["id"] for account in written["accounts"] for c in account["customers"]]
+    with closing(sqlite3.connect(state)) as db:
+        stored = {
+            row[0] for row in db.execute("SELECT id FROM objects WHERE type='customer'").fetchall()
+        }
+    assert set(ids) <= stored
+    assert len(set(ids)) == 200
+
+
+def test_the_seed_command_refuses_zero_processes(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "stripe_emulator", "seed", "--processes", "0"]
+    command += ["--state", str(tmp_path / "none.db")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert "--processes" in done.stderr
+    assert not (tmp_path / "none.db").exists()
