@@ -17,6 +17,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import signal
 import sqlite3
 import tempfile
 from collections.abc import Sequence
@@ -112,8 +113,23 @@ def _play_all(jobs: list[ShardJob], processes: int) -> list[ShardResult]:
     if min(processes, len(jobs)) <= 1:
         return [play_shard(job) for job in jobs]
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(processes, len(jobs)), mp_context=context) as pool:
+    pool = ProcessPoolExecutor(
+        min(processes, len(jobs)), mp_context=context, initializer=_leave_interrupts_to_parent
+    )
+    try:
         return list(pool.map(play_shard, jobs))
+    except BaseException:
+        # Ctrl-C, or a part that failed: stop the others now rather than let them play on.
+        for process in multiprocessing.active_children():
+            process.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _leave_interrupts_to_parent() -> None:
+    """Ignore Ctrl-C in a part's process: the parent stops the parts (no trace per process)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def play_shard(job: ShardJob) -> ShardResult:
