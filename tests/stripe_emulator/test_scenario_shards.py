@@ -20,6 +20,7 @@ from stripe_emulator.scenario.merge import MergeError, merge_states, prepare_for
 from stripe_emulator.scenario.options import CUSTOMERS_PER_SHARD, MAX_SHARDS, ScenarioOptions
 from stripe_emulator.scenario.play import Opened
 from stripe_emulator.scenario.run import run
+from stripe_emulator.scenario.wire import ScenarioError
 from stripe_emulator.server import EmulatorServer
 from tests.stripe_emulator.conftest import make_client
 
@@ -177,6 +178,30 @@ def test_seeding_in_parts_into_an_existing_state_keeps_it(tmp_path: Path) -> Non
         accounts = db.execute("SELECT COUNT(*) FROM objects WHERE type='account'").fetchone()[0]
     assert found == 1
     assert accounts >= 2
+
+
+def test_an_existing_state_with_billing_due_is_refused_before_any_work(tmp_path: Path) -> None:
+    state = tmp_path / "billing.db"
+    config = EmulatorConfig(state_file=str(state), control=True, now=END - 200 * DAY, seed=3)
+    opened = Opened(config, http=False)
+    try:
+        api = opened.api
+        account = api.call("POST", "/v1/accounts", {"type": "standard"})["id"]
+        product = api.call("POST", "/v1/products", {"name": "Plan"}, account)["id"]
+        recurring = {"interval": "month"}
+        price = {"product": product, "currency": "usd", "unit_amount": 900, "recurring": recurring}
+        price_id = api.call("POST", "/v1/prices", price, account)["id"]
+        card = "pm_card_visa"
+        paying = {"payment_method": card, "invoice_settings": {"default_payment_method": card}}
+        customer = api.call("POST", "/v1/customers", paying, account)["id"]
+        subscription = {"customer": customer, "items": [{"price": price_id}]}
+        assert api.call("POST", "/v1/subscriptions", subscription, account)["status"] == "active"
+    finally:
+        opened.close()
+    before = state.read_bytes()
+    with pytest.raises(ScenarioError, match="billing due before the history's end"):
+        run(_options(tmp_path, "billing", customers=9, months=2))
+    assert state.read_bytes() == before
 
 
 def _fork_with_coupon(folder: Path) -> tuple[Path, str, str, int]:

@@ -40,6 +40,7 @@ from stripe_emulator.scenario.play import (
     truth_json,
 )
 from stripe_emulator.scenario.truth import CustomerTruth
+from stripe_emulator.scenario.wire import ScenarioError
 
 JsonObject = dict[str, Any]
 
@@ -52,7 +53,6 @@ class ShardJob:
     start: int
     shard: int
     fork: str
-    fork_seq: int
     margin: int
     state: str
     catalogs: Sequence[AccountCatalog]
@@ -79,6 +79,7 @@ def run_sharded(options: ScenarioOptions, start: int, *, margin: int) -> tuple[J
                 closing(sqlite3.connect(fork)) as copy,
             ):
                 source.backup(copy)
+            _refuse_billing_due(fork, options.end)
         opened = Opened(bulk_config(options, str(fork), now=start - margin), http=False)
         try:
             begin(opened.api, start)
@@ -93,7 +94,6 @@ def run_sharded(options: ScenarioOptions, start: int, *, margin: int) -> tuple[J
                 start=start,
                 shard=shard,
                 fork=str(fork),
-                fork_seq=fork_seq,
                 margin=margin,
                 state=str(Path(work) / f"part-{shard}.db"),
                 catalogs=catalogs,
@@ -107,6 +107,25 @@ def run_sharded(options: ScenarioOptions, start: int, *, margin: int) -> tuple[J
     truths = {index: truth for result in results for index, truth in result.truths.items()}
     events = fork_events + sum(result.events for result in results)
     return truth_json(options, start, catalogs, truths), events
+
+
+def _refuse_billing_due(state: Path, end: int) -> None:
+    """Refuse an existing state whose own subscriptions fall due before `end`.
+
+    Every part would bill them on its way to the end, each its own way: they cannot be merged.
+    """
+    with closing(sqlite3.connect(state)) as db:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name='schedule'").fetchall():
+            return
+        due = db.execute(
+            "SELECT COUNT(*) FROM schedule WHERE clock='' AND done=0 AND due <= ?", (end,)
+        ).fetchone()[0]
+    if due:
+        raise ScenarioError(
+            f"the state file already holds {due} piece(s) of billing due before the history's"
+            " end, which each part would run its own way: seed into a new --state file, or"
+            " drive an emulator running on this one with --url (played whole)"
+        )
 
 
 def _play_all(jobs: list[ShardJob], processes: int) -> list[ShardResult]:
