@@ -94,7 +94,7 @@ def main() -> None:
                 "months": args.months,
                 "subscriptions": summary["subscriptions"],
                 "shards": summary["shards"],
-                "processes": min(summary["shards"], args.processes or os.cpu_count() or 1),
+                "processes": options.process_count(),
                 "events": events,
                 "events_stored": stored,
                 "seconds": round(seconds, 2),

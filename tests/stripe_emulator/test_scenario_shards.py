@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -93,6 +94,12 @@ def test_the_part_count_follows_the_options_not_the_machine(tmp_path: Path) -> N
     assert parts(customers=100 * CUSTOMERS_PER_SHARD) == MAX_SHARDS
     # A running emulator has one clock: its history is played whole.
     assert parts(customers=1_000, url="http://127.0.0.1:1") == 1
+    # Never more processes than parts; by default no more than the CPUs this process may use.
+    assert _options(tmp_path, "x", processes=16).process_count() == SHARDS
+    assert _options(tmp_path, "x", processes=2).process_count() == 2
+    assert _options(tmp_path, "x", shards=1, processes=4).process_count() == 1
+    default = _options(tmp_path, "x", shards=MAX_SHARDS, processes=None).process_count()
+    assert default == min(MAX_SHARDS, len(os.sched_getaffinity(0)))
 
 
 def test_the_history_does_not_depend_on_the_number_of_processes(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +55,18 @@ class ScenarioOptions:
             return self.shards
         return max(1, min(MAX_SHARDS, self.customers // CUSTOMERS_PER_SHARD))
 
+    def process_count(self) -> int:
+        """Return how many processes play the parts at once (at most one per part)."""
+        return max(1, min(self.shard_count(), self.processes or usable_cpus()))
+
     def shard_of(self, index: int) -> int:
         """Return which part plays the `index`-th customer."""
         return index % self.shard_count()
+
+
+def usable_cpus() -> int:
+    """Return the CPUs this process may run on (a container's limit, not the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

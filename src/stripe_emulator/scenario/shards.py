@@ -15,7 +15,6 @@ The parts run in a pool of processes (`spawn`: a clean interpreter each, no thre
 from __future__ import annotations
 
 import multiprocessing
-import os
 import shutil
 import signal
 import sqlite3
@@ -101,7 +100,7 @@ def run_sharded(options: ScenarioOptions, start: int, *, margin: int) -> tuple[J
             )
             for shard in range(options.shard_count())
         ]
-        results = _play_all(jobs, options.processes or os.cpu_count() or 1)
+        results = _play_all(jobs, options.process_count())
         target = Path(options.state) if options.state is not None else Path(work) / "merged.db"
         merge_states(target, fork, [Path(job.state) for job in jobs], fork_seq)
     truths = {index: truth for result in results for index, truth in result.truths.items()}
@@ -129,11 +128,11 @@ def _refuse_billing_due(state: Path, end: int) -> None:
 
 
 def _play_all(jobs: list[ShardJob], processes: int) -> list[ShardResult]:
-    if min(processes, len(jobs)) <= 1:
+    if processes <= 1:
         return [play_shard(job) for job in jobs]
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(
-        min(processes, len(jobs)), mp_context=context, initializer=_leave_interrupts_to_parent
+        processes, mp_context=context, initializer=_leave_interrupts_to_parent
     )
     try:
         return list(pool.map(play_shard, jobs))
