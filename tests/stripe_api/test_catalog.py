@@ -1,0 +1,23 @@
+"""What the mirror reads: every type a metric uses, and nothing it does not."""
+
+from __future__ import annotations
+
+from revlens.metrics.inputs import CASH_TYPES
+from revlens.stripe_api.catalog import STREAMS, account_streams, object_type_of
+
+
+def test_every_type_the_metrics_read_is_backfilled() -> None:
+    listed = {stream.object_type for stream in account_streams()}
+    assert set(CASH_TYPES) <= listed
+    assert {"customer", "subscription", "invoice", "price", "coupon"} <= listed
+
+
+def test_payment_intents_are_neither_listed_nor_taken_from_events() -> None:
+    # No metric reads them: cash comes from charges, refunds, disputes, balance transactions.
+    assert "payment_intent" not in {stream.object_type for stream in STREAMS}
+    intent = {"object": "payment_intent", "id": "pi_1"}
+    assert object_type_of("payment_intent.succeeded", intent) is None
+    charge = {"object": "charge", "id": "ch_1"}
+    found = object_type_of("charge.succeeded", charge)
+    assert found is not None
+    assert found.name == "charge"
