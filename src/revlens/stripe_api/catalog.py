@@ -5,8 +5,8 @@ the list endpoint hides part of them by default (prices: active only). Children 
 that Stripe caps (subscription `items`, invoice `lines`) and that are paged to the end.
 
 Only what the analytics read is mirrored (metrics.md): payment intents are not, because every
-cash figure comes from charges, refunds, disputes and balance transactions, and an invoice
-names its payment's charge. Mirroring them cost a fifth of a backfill's objects and requests.
+cash figure comes from charges, refunds, disputes and balance transactions and no metric reads
+them. Mirroring them cost a fifth of a backfill's objects and an eighth of its requests.
 """
 
 from __future__ import annotations
