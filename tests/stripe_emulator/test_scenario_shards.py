@@ -333,3 +333,14 @@ def test_the_seed_command_refuses_zero_processes(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "--processes" in done.stderr
     assert not (tmp_path / "none.db").exists()
+
+
+def test_a_part_that_lost_a_fork_row_is_refused_by_name(tmp_path: Path) -> None:
+    fork, _account, coupon, fork_seq = _fork_with_coupon(tmp_path)
+    part = _part(fork, tmp_path, 0, lambda api: None)
+    with closing(sqlite3.connect(part)) as db, db:
+        db.execute("DELETE FROM objects WHERE id=?", (coupon,))
+    target = tmp_path / "merged.db"
+    with pytest.raises(MergeError, match=r"part-0\.db lost rows of the fork"):
+        merge_states(target, fork, [part], fork_seq)
+    assert not target.exists()

@@ -85,6 +85,8 @@ def merge_states(target: Path, fork: Path, parts: Sequence[Path], fork_seq: int)
                         if rows.get(key) != theirs.get(key):
                             small_changes.setdefault((table, key), []).append(theirs.get(key))
             finally:
+                if db.in_transaction:  # a refused part: DETACH is not allowed mid-transaction
+                    db.execute("ROLLBACK")
                 db.execute("DETACH DATABASE part")
         db.execute("BEGIN")
         for seq, versions in changed.items():
@@ -93,8 +95,9 @@ def merge_states(target: Path, fork: Path, parts: Sequence[Path], fork_seq: int)
                 "UPDATE objects SET deleted=?, k1=?, k2=?, k3=?, k4=?, data=? WHERE seq=?",
                 (*row[5:], seq),
             )
+        keys = {table: _key_columns(db, "main", table) for table in small}
         for (table, key), left in small_changes.items():
-            _apply_small(db, table, key, left, small[table].get(key))
+            _apply_small(db, (table, keys[table]), key, left, small[table].get(key))
         db.execute("COMMIT")
     # Builds the indexes dropped above (the store creates what its schema lacks).
     Store(str(merged)).close()
@@ -111,16 +114,21 @@ def _tables(db: sqlite3.Connection, schema: str) -> set[str]:
     return {row[0] for row in rows}
 
 
-def _keyed_rows(
-    db: sqlite3.Connection, schema: str, table: str
-) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-    """Return a table's rows by primary key (a table without one cannot be merged)."""
+def _key_columns(db: sqlite3.Connection, schema: str, table: str) -> list[str]:
+    """Return a table's primary key columns in key order (none: its rows cannot be matched)."""
     info = db.execute(f"PRAGMA {schema}.table_info({table})").fetchall()
     key_columns = [row[1] for row in sorted(info, key=lambda row: row[5]) if row[5]]
     if not key_columns:
         raise MergeError(f"table {table} has no primary key: its rows cannot be matched")
-    columns = [row[1] for row in info]
-    positions = [columns.index(name) for name in key_columns]
+    return key_columns
+
+
+def _keyed_rows(
+    db: sqlite3.Connection, schema: str, table: str
+) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    """Return a table's rows by primary key."""
+    columns = [row[1] for row in db.execute(f"PRAGMA {schema}.table_info({table})")]
+    positions = [columns.index(name) for name in _key_columns(db, schema, table)]
     # Names from the file's own schema (sqlite_master, table_info), never from outside.
     rows = db.execute(f"SELECT {', '.join(columns)} FROM {schema}.{table}").fetchall()  # noqa: S608
     return {tuple(row[i] for i in positions): tuple(row) for row in rows}
@@ -199,19 +207,19 @@ def _combined_object(
 
 def _apply_small(
     db: sqlite3.Connection,
-    table: str,
+    table: tuple[str, list[str]],
     key: tuple[Any, ...],
     versions: list[tuple[Any, ...] | None],
     base: tuple[Any, ...] | None,
 ) -> None:
+    """Write the one version parts left of a row (`table`: its name and key columns)."""
+    name, key_columns = table
     if len(set(versions)) > 1:
-        raise MergeError(f"{table} {key}: parts left different rows")
+        raise MergeError(f"{name} {key}: parts left different rows")
     row = versions[0]
-    info = db.execute(f"PRAGMA main.table_info({table})").fetchall()
-    key_columns = [r[1] for r in sorted(info, key=lambda r: r[5]) if r[5]]
-    where = " AND ".join(f"{name}=?" for name in key_columns)
+    where = " AND ".join(f"{column}=?" for column in key_columns)
     if base is not None:
-        db.execute(f"DELETE FROM {table} WHERE {where}", key)  # noqa: S608
+        db.execute(f"DELETE FROM {name} WHERE {where}", key)  # noqa: S608
     if row is not None:
         marks = ", ".join("?" for _ in row)
-        db.execute(f"INSERT INTO {table} VALUES ({marks})", row)  # noqa: S608
+        db.execute(f"INSERT INTO {name} VALUES ({marks})", row)  # noqa: S608

@@ -131,6 +131,8 @@ def _play_all(jobs: list[ShardJob], processes: int) -> list[ShardResult]:
     if processes <= 1:
         return [play_shard(job) for job in jobs]
     context = multiprocessing.get_context("spawn")
+    # The caller's own child processes, which a failure here must leave alone.
+    theirs = set(multiprocessing.active_children())
     pool = ProcessPoolExecutor(
         processes, mp_context=context, initializer=_leave_interrupts_to_parent
     )
@@ -138,7 +140,7 @@ def _play_all(jobs: list[ShardJob], processes: int) -> list[ShardResult]:
         return list(pool.map(play_shard, jobs))
     except BaseException:
         # Ctrl-C, or a part that failed: stop the others now rather than let them play on.
-        for process in multiprocessing.active_children():
+        for process in set(multiprocessing.active_children()) - theirs:
             process.terminate()
         raise
     finally:
