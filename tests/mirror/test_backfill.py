@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from revlens.mirror.models import MirroredObject, StripeEvent, SyncRange, SyncStream
-from revlens.stripe_api.catalog import account_streams
+from revlens.stripe_api.catalog import HISTORY_EVENT_TYPES, account_streams
 from revlens.tasks.jobs import sync_account
 from tests.mirror.conftest import Mirror
 
@@ -65,8 +65,58 @@ def test_backfill_mirrors_every_object_exactly(mirror: Mirror) -> None:
     assert 13 <= streams["customers"].requests <= 13 + 12
     assert split is not None
     assert split > 1  # the created range was subdivided
-    assert events is not None
-    assert events >= 8  # the catalog's creation events (last 30 days) are in the event log
+    assert events == 0  # the catalog's creation events are not history the analytics read
+
+
+def test_the_event_history_is_the_subscription_and_discount_events(mirror: Mirror) -> None:
+    client, opts = mirror.platform, mirror.opts
+    product = client.v1.products.create({"name": "Seat"}, opts)
+    price = client.v1.prices.create(
+        {
+            "product": product.id,
+            "currency": "eur",
+            "unit_amount": 900,
+            "recurring": {"interval": "month"},
+        },
+        opts,
+    )
+    coupon = client.v1.coupons.create({"percent_off": 10, "duration": "forever"}, opts)
+    for n in range(3):
+        customer = client.v1.customers.create(
+            {
+                "email": f"h{n}@history.example",
+                "invoice_settings": {"default_payment_method": "pm_card_visa"},
+            },
+            opts,
+        )
+        subscription = client.v1.subscriptions.create(
+            {"customer": customer.id, "items": [{"price": price.id}]}, opts
+        )
+        client.v1.subscriptions.update(
+            subscription.id, {"discounts": [{"coupon": coupon.id}]}, opts
+        )
+        if n == 2:
+            client.v1.subscriptions.cancel(subscription.id, options=opts)
+    everything = mirror.stripe_list("/v1/events")
+    wanted = {i: e for i, e in everything.items() if e["type"] in HISTORY_EVENT_TYPES}
+    # The account has other events too (customers, invoices, charges), which are not logged.
+    assert {e["type"] for e in everything.values()} - set(HISTORY_EVENT_TYPES) >= {
+        "customer.created",
+        "invoice.paid",
+        "charge.succeeded",
+    }
+    assert {e["type"] for e in wanted.values()} >= {
+        "customer.subscription.created",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+    }
+    mirror.queue.enqueue(sync_account, account_id=mirror.account)
+    with mirror.database.read() as session:
+        logged = {e.event_id: e.data for e in session.scalars(select(StripeEvent))}
+        stream = session.scalars(select(SyncStream).where(SyncStream.stream == "events")).one()
+    assert logged == wanted
+    assert stream.status == "complete"
+    assert stream.objects == len(wanted)
 
 
 def test_a_second_sync_is_a_no_op_and_full_resyncs(mirror: Mirror) -> None:

@@ -52,8 +52,13 @@ class PageResult:
 
 
 def events_stream() -> Stream:
-    """The event log of the last 30 days, read like any other list."""
-    return Stream(EVENTS_STREAM, "event", "/v1/events")
+    """The last 30 days of the events the analytics read, read like any other list."""
+    return Stream(
+        EVENTS_STREAM,
+        "event",
+        "/v1/events",
+        tuple((f"types[{i}]", name) for i, name in enumerate(catalog.HISTORY_EVENT_TYPES)),
+    )
 
 
 def stream_named(name: str) -> Stream:
