@@ -84,6 +84,14 @@ def check_database(engine: Engine) -> None:
         raise StartupError(f"REVLENS_DATABASE_URL: {engine.url!r}: {exc}") from None
 
 
+def sqlite_lock_path(engine: Engine) -> Path | None:
+    """The file beside a SQLite database that its writers lock (None for an in-memory one)."""
+    database = engine.url.database or ""
+    if database in ("", ":memory:") or database.startswith("file::memory:"):
+        return None
+    return Path(database).expanduser().with_name(Path(database).name + "-writers")
+
+
 def is_sqlite(engine: Engine) -> bool:
     """Whether the engine talks to SQLite."""
     return engine.dialect.name == "sqlite"

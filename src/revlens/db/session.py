@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,7 +14,9 @@ from revlens.db.engine import (
     check_database,
     is_sqlite,
     make_engine,
+    sqlite_lock_path,
 )
+from revlens.db.writer_lock import WriterLock
 
 
 class Database:
@@ -24,10 +25,14 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         # SQLite lets one writer in at a time, and one waiting in BEGIN IMMEDIATE polls with
-        # sleeps of up to 100 ms: threads of one process queue here instead, woken the moment
-        # the writer before them is done (bench/mirror_backfill.py: most of a backfill worker's
-        # thread time was spent in those sleeps).
-        self._write_lock = threading.RLock() if is_sqlite(engine) else None
+        # sleeps of up to 100 ms: writers of every process queue on this lock instead, woken
+        # within milliseconds of the writer before them (bench/mirror_backfill.py: most of a
+        # backfill worker's thread time was spent in those sleeps).
+        self._write_lock = (
+            WriterLock(sqlite_lock_path(engine), timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000)
+            if is_sqlite(engine)
+            else None
+        )
         self._writer = sessionmaker(bind=engine, expire_on_commit=False)
         self._reader = sessionmaker(
             bind=engine.execution_options(sqlite_begin=DEFERRED), expire_on_commit=False
@@ -41,21 +46,16 @@ class Database:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """Yield a session that commits when the block succeeds and rolls back when it raises."""
-        locked = self._write_lock is not None and self._write_lock.acquire(
-            timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
-        )
-        try:
-            with self._writer() as session:
-                try:
-                    yield session
-                    session.commit()
-                except BaseException:
-                    session.rollback()
-                    raise
-        finally:
-            if locked:
-                assert self._write_lock is not None
-                self._write_lock.release()
+        with (
+            self._write_lock.held() if self._write_lock else nullcontext(),
+            self._writer() as session,
+        ):
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
 
     @contextmanager
     def read(self) -> Iterator[Session]:
