@@ -22,6 +22,7 @@ def test_defaults_live_in_the_data_directory(make_settings: Any, tmp_path: Path)
     assert settings.stripe_api_base == "https://api.stripe.com"
     assert settings.stripe_connect_base == "https://connect.stripe.com"
     assert settings.stripe_webhook_secrets == ()
+    assert settings.stripe_rate_limit is None  # Stripe's documented limit of the key's mode
 
 
 def test_secret_key_is_generated_once_and_kept_private(make_settings: Any, tmp_path: Path) -> None:
@@ -77,12 +78,14 @@ def test_all_documented_settings_are_accepted(make_settings: Any, tmp_path: Path
         REVLENS_STRIPE_API_BASE="http://127.0.0.1:12111",
         REVLENS_STRIPE_CONNECT_BASE="http://127.0.0.1:12111",
         REVLENS_DATABASE_POOL_SIZE="12",
+        REVLENS_STRIPE_RATE_LIMIT="250",
     )
     assert settings.database_url == "postgresql+psycopg://u:p@db.example:5432/revlens"
     assert settings.queue_url == "redis://cache.example:6379/2"
     assert settings.is_production
     assert settings.database_pool_size == 12
     assert settings.stripe_client_id == "ca_123"
+    assert settings.stripe_rate_limit == 250.0
 
 
 @pytest.mark.parametrize(
@@ -103,6 +106,8 @@ def test_all_documented_settings_are_accepted(make_settings: Any, tmp_path: Path
         ("REVLENS_STRIPE_CLIENT_ID", "acct_1", "REVLENS_STRIPE_CLIENT_ID: expected"),
         ("REVLENS_STRIPE_WEBHOOK_SECRETS", "whsec_a,nope", "REVLENS_STRIPE_WEBHOOK_SECRETS:"),
         ("REVLENS_DATABASE_POOL_SIZE", "0", "REVLENS_DATABASE_POOL_SIZE: Input should be"),
+        ("REVLENS_STRIPE_RATE_LIMIT", "0", "REVLENS_STRIPE_RATE_LIMIT: Input should be greater"),
+        ("REVLENS_STRIPE_RATE_LIMIT", "fast", "REVLENS_STRIPE_RATE_LIMIT: Input should be a"),
         ("REVLENS_DATABSE_URL", "x", "REVLENS_DATABSE_URL: unknown setting (did you mean"),
     ],
 )

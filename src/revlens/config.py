@@ -67,6 +67,9 @@ class Settings(BaseModel):
     stripe_redirect_uris: tuple[str, ...] = ()
     stripe_scope: Literal["read_only", "read_write"] = "read_only"
     stripe_client_id_mode: Literal["test", "live"] | None = None
+    # Requests/s revlens allows itself per Stripe account; None: Stripe's documented limit for
+    # the key's mode (25 test, 100 live). Raise it only when Stripe has raised the account's.
+    stripe_rate_limit: float | None = Field(default=None, gt=0, le=10_000)
     # Branding shown on every page ([branding] in revlens.toml).
     branding_name: str = Field(default="revlens", min_length=1, max_length=60)
     branding_logo_url: str | None = None

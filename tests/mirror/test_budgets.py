@@ -73,3 +73,35 @@ def test_a_429_in_one_process_slows_the_other(database: Database) -> None:
     # The successes counted in `second` raised the rate back to its ceiling only once written;
     # `first` still paces at the decreased rate: nothing above the ceiling, ever.
     assert clock.now - before <= 11 / (10 * DECREASE) + 1e-6
+
+
+def test_a_new_ceiling_replaces_the_stored_one(database: Database) -> None:
+    clock = Clock()
+    account = f"acct_{secrets.token_hex(6)}"
+    slow = _process(database, clock, global_rate=10, endpoint_rate=1000)
+    for _ in range(10):
+        slow.of(account).acquire(ENDPOINT)  # the burst of 10/s, stored as the account's row
+    # A restart with REVLENS_STRIPE_RATE_LIMIT=40: the stored row takes the new ceiling.
+    fast = _process(database, clock, global_rate=40, endpoint_rate=1000)
+    for _ in range(40):
+        fast.of(account).acquire(ENDPOINT)
+    before = clock.now
+    for _ in range(40):
+        fast.of(account).acquire(ENDPOINT)
+    # The rate climbs from 10 towards 40 as requests succeed (none were counted here): still
+    # paced at 10/s, never above 40.
+    assert 40 / 40 - 1e-6 <= clock.now - before <= 40 / 10 + 1e-6
+    for _ in range(400):
+        fast.of(account).succeeded(ENDPOINT)
+    fast.of(account).acquire(ENDPOINT)
+    before = clock.now
+    for _ in range(40):
+        fast.of(account).acquire(ENDPOINT)
+    assert clock.now - before == pytest.approx(40 / 40)  # at the new ceiling
+    # Lowered again: the rate comes down at once, not by 429s.
+    lower = _process(database, clock, global_rate=5, endpoint_rate=1000)
+    lower.of(account).acquire(ENDPOINT)
+    before = clock.now
+    for _ in range(10):
+        lower.of(account).acquire(ENDPOINT)
+    assert clock.now - before == pytest.approx(10 / 5)

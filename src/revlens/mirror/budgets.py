@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from revlens.db.engine import is_sqlite
@@ -74,8 +74,19 @@ class SharedBudget:
         with self.database.unit_of_work() as session:
             dialect = session.get_bind().dialect.name
             insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+            # A ceiling set anew (REVLENS_STRIPE_RATE_LIMIT) replaces the stored one; a rate
+            # above it comes down at once, one below climbs to it as requests succeed.
             session.execute(
-                insert.on_conflict_do_nothing(index_elements=["key"]),
+                insert.on_conflict_do_update(
+                    index_elements=["key"],
+                    set_={
+                        "ceiling": insert.excluded.ceiling,
+                        "rate": case(
+                            (table.c.rate > insert.excluded.ceiling, insert.excluded.ceiling),
+                            else_=table.c.rate,
+                        ),
+                    },
+                ),
                 [{"key": k, "rate": v, "ceiling": v, "tat": now} for k, v in missing.items()],
             )
         self._known.update(missing)

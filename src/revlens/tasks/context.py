@@ -43,7 +43,11 @@ class JobContext:
             if self._fetcher is None:
                 clients = StripeClients(self.settings)
                 shared = budget_database(self.database)
-                budgets = SharedBudgets(shared, livemode=clients.livemode)
+                budgets = SharedBudgets(
+                    shared,
+                    livemode=clients.livemode,
+                    global_rate=self.settings.stripe_rate_limit,
+                )
                 self._fetcher = Fetcher(clients, budgets)
             return self._fetcher
 
