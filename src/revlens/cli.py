@@ -398,7 +398,7 @@ def demo(
         businesses = [a["id"] for a in api.call("GET", "/v1/accounts", {"limit": 10})["data"]]
         activity = Activity(api, businesses)
         with (
-            demo_setup.worker_process(environ, folder / "worker.log"),
+            demo_setup.worker_processes(environ, folder / "worker.log"),
             demo_setup.live_activity(activity.step, every=activity_every, log=lambda _: None),
         ):
             # Listening before the URL is printed: a browser that opens it at once is queued
