@@ -297,6 +297,9 @@ def billing_fee_subscription(
 
 # The largest business has over 2,000 of the demo's 2,400 customers.
 DEMO_WEIGHTS = (85, 10, 5)
+# Monthly growth of each business's signups: a young one growing fast (8 % a month, 6.3 times
+# over two years), a steadier one, and a mature one whose signups are flat.
+DEMO_GROWTH = (0.08, 0.03, 0.0)
 
 
 def _seed_demo(folder: Path, state: Path, *, customers: int, months: int) -> bool:
@@ -322,6 +325,7 @@ def _seed_demo(folder: Path, state: Path, *, customers: int, months: int) -> boo
                 truth=folder / "truth.json",
                 state=str(partial),
                 weights=DEMO_WEIGHTS,
+                growth=DEMO_GROWTH,
             )
         )
     except KeyboardInterrupt:

@@ -30,6 +30,9 @@ class ScenarioOptions:
     http: bool = False
     # Relative sizes of the accounts (customers are dealt in this ratio); even when empty.
     weights: tuple[int, ...] = ()
+    # Each account's monthly growth of signups (0.08: 8 % more every month); missing or 0:
+    # signups spread evenly over the history.
+    growth: tuple[float, ...] = ()
     # Parts the customers are dealt into (None: by size, see `shard_count`). Part of the
     # history's definition: each part draws its ids from a stream of its own.
     shards: int | None = None
@@ -43,6 +46,10 @@ class ScenarioOptions:
             return index % self.accounts
         pattern = [a for a, weight in enumerate(self.weights) for _ in range(weight)]
         return pattern[index % len(pattern)]
+
+    def growth_of(self, account: int) -> float:
+        """Return the monthly growth of one account's signups (0 when none is given)."""
+        return self.growth[account] if account < len(self.growth) else 0.0
 
     def shard_count(self) -> int:
         """Return how many parts the customers are played in.

@@ -107,7 +107,7 @@ def play_customers(
             continue
         account = options.account_of(index)
         rng = random.Random(f"{options.seed}:customer:{index}")
-        signup = signup_time(rng, start, options.end, bursts[account])
+        signup = signup_time(rng, start, options.end, bursts[account], options.growth_of(account))
         # The first customers cover every story once; the rest follow the weighted mix.
         force = names[index] if index < len(names) else None
         story = tell(rng, signup=signup, end=options.end, force=force)

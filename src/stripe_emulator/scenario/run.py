@@ -47,6 +47,8 @@ def run(options: ScenarioOptions) -> JsonObject:
         raise ScenarioError("need at least one account and one month")
     if options.weights and (len(options.weights) != options.accounts or min(options.weights) < 1):
         raise ScenarioError("give one positive weight per account")
+    if len(options.growth) > options.accounts or not all(0 <= g <= 1 for g in options.growth):
+        raise ScenarioError("give at most one monthly growth from 0 to 1 per account")
     if options.shards is not None and options.shards < 1:
         raise ScenarioError("--shards must be at least 1")
     if options.processes is not None and options.processes < 1:

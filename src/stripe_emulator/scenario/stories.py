@@ -6,12 +6,14 @@ customer index always give the same story, whatever else the scenario contains.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 DAY = 86400
+MONTH = 365.25 / 12 * DAY
 # (story, weight): the mix of a generated customer base.
 MIX: tuple[tuple[str, int], ...] = (
     ("steady", 26),
@@ -60,11 +62,23 @@ def _pick(rng: random.Random, weighted: tuple[tuple[Any, int], ...]) -> Any:
     return rng.choices(values, weights=weights)[0]
 
 
-def signup_time(rng: random.Random, start: int, end: int, bursts: list[int]) -> int:
-    """Return when a customer signs up: uniform, or on one of the account's burst days."""
+def signup_time(
+    rng: random.Random, start: int, end: int, bursts: list[int], growth: float = 0.0
+) -> int:
+    """Return when a customer signs up: spread out, or on one of the account's burst days.
+
+    With `growth` (a monthly rate), signups grow by that much every month (their density is
+    exponential in time); without, they are spread evenly.
+    """
     if bursts and rng.random() < 0.15:
         return rng.choice(bursts) + rng.randrange(DAY)
-    return start + rng.randrange(max(end - start - 2 * DAY, 1))
+    span = max(end - start - 2 * DAY, 1)
+    if growth <= 0:
+        return start + rng.randrange(span)
+    rate = math.log1p(growth) / MONTH  # per second
+    # The inverse of the distribution function of a density growing as e^(rate * t) on [0, span).
+    offset = math.log1p(rng.random() * math.expm1(rate * span)) / rate
+    return start + min(int(offset), span - 1)
 
 
 def tell(rng: random.Random, *, signup: int, end: int, force: str | None = None) -> Story:
