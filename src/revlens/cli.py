@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -343,6 +346,33 @@ def _seed_demo(folder: Path, state: Path, *, customers: int, months: int) -> boo
     return True
 
 
+_DEMO_MODULES = (
+    "uvicorn",
+    "revlens.demo",
+    "revlens.web.app",
+    "stripe_emulator.config",
+    "stripe_emulator.scenario.activity",
+    "stripe_emulator.scenario.wire",
+    "stripe_emulator.server",
+)
+
+
+def _import_in_background(modules: Sequence[str]) -> threading.Thread:
+    """Import modules in a thread; whoever imports them next waits for it, or finds them loaded.
+
+    A module that fails to import here is imported again, and fails loudly, where it is used.
+    """
+
+    def load() -> None:
+        for name in modules:
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+
+    thread = threading.Thread(target=load, name="demo-imports", daemon=True)
+    thread.start()
+    return thread
+
+
 @app.command()
 def demo(
     *,
@@ -366,19 +396,12 @@ def demo(
     ] = 5.0,
 ) -> None:
     """Run revlens end to end on a seeded Stripe emulator: open the URL it prints."""
-    import contextlib
     import shutil
 
-    import uvicorn
-
-    from revlens import demo as demo_setup
     from revlens.config import default_data_dir
-    from revlens.web.app import create_app
-    from stripe_emulator.config import EmulatorConfig
-    from stripe_emulator.scenario.activity import Activity
-    from stripe_emulator.scenario.wire import Api
-    from stripe_emulator.server import EmulatorServer
 
+    # The web app's modules load (a second of CPU) while the seeding plays in other processes.
+    warming = _import_in_background(_DEMO_MODULES)
     folder = (data_dir or default_data_dir() / "demo").expanduser().resolve()
     if reset and folder.exists():
         shutil.rmtree(folder)
@@ -387,6 +410,16 @@ def demo(
     state = folder / "emulator.db"
     if not state.exists() and not _seed_demo(folder, state, customers=customers, months=months):
         return
+    warming.join()
+    import uvicorn
+
+    from revlens import demo as demo_setup
+    from revlens.web.app import create_app
+    from stripe_emulator.config import EmulatorConfig
+    from stripe_emulator.scenario.activity import Activity
+    from stripe_emulator.scenario.wire import Api
+    from stripe_emulator.server import EmulatorServer
+
     callback = f"http://{host}:{port}/oauth/callback"
     config = EmulatorConfig(
         host=host,

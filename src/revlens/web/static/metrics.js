@@ -342,7 +342,7 @@
     getJson(api + "/metrics?" + params()).then(function (answer) {
       if (answer.status === 409) {
         message(answer.body.detail);
-        setTimeout(load, 2000);
+        setTimeout(load, 1000);
         return;
       }
       if (answer.status !== 200) { message(answer.body.detail || "The metrics could not be loaded."); return; }

@@ -33,7 +33,7 @@
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (status) {
         if (status) render(status);
-        if (!status || !status.complete) setTimeout(poll, 1500);
+        if (!status || !status.complete) setTimeout(poll, 1000);
       })
       .catch(function () { setTimeout(poll, 5000); });
   }
