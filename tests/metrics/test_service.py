@@ -10,7 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from revlens.metrics import compute, queries, service
-from revlens.metrics.models import MetricCustomer, MetricDirty, MetricMovement, MetricState
+from revlens.metrics.models import (
+    MetricCashDay,
+    MetricCustomer,
+    MetricDirty,
+    MetricMovement,
+    MetricState,
+)
 from revlens.metrics.params import query
 from tests.metrics.shop import DAY, Shop, clock, deliver_events_since, sync, today
 from tests.mirror.conftest import Mirror
@@ -85,6 +91,35 @@ def test_full_recompute_after_the_backfill_gives_exact_mrr(mirror: Mirror) -> No
     assert {m.kind for m in moves} == {"new"}
     assert all(m.changes and m.changes[0]["field"] == "subscription" for m in moves)
     _assert_invariant(mirror, day0 - timedelta(days=2), day0)
+
+
+def test_marks_made_before_the_first_recompute_wait_for_it(mirror: Mirror) -> None:
+    _build_shop(mirror)
+    day0 = today(mirror)
+    customer = next(iter(mirror.stripe_list("/v1/customers")))
+    with mirror.database.unit_of_work() as session:
+        marks = [customer, service.CASH]
+        assert service.mark_dirty(session, account_id=mirror.account, subjects=marks) == 2
+    # Nothing computed yet (a first backfill is under way): refreshing would compute from a
+    # mirror still being filled, so it does nothing and leaves the marks.
+    with mirror.database.unit_of_work() as session:
+        assert service.refresh_dirty(session, account_id=mirror.account) == 0
+    with mirror.database.read() as session:
+        assert session.scalar(select(func.count()).select_from(MetricDirty)) == 2
+        assert session.scalar(select(func.count()).select_from(MetricCashDay)) == 0
+        assert session.scalar(select(func.count()).select_from(MetricCustomer)) == 0
+    sync(mirror)  # the backfill, then the first recompute, which covers the marks
+    with mirror.database.read() as session:
+        assert session.scalar(select(func.count()).select_from(MetricDirty)) == 0
+        assert session.scalar(select(func.count()).select_from(MetricCashDay)) > 0
+    assert _series(mirror, day0 - timedelta(days=1), day0).series.rows[-1].mrr == 17_000
+    # Once computed, marks are refreshed as they come.
+    with mirror.database.unit_of_work() as session:
+        service.mark_dirty(session, account_id=mirror.account, subjects=[customer])
+    with mirror.database.unit_of_work() as session:
+        assert service.refresh_dirty(session, account_id=mirror.account) == 1
+    with mirror.database.read() as session:
+        assert session.scalar(select(func.count()).select_from(MetricDirty)) == 0
 
 
 def test_an_event_recomputes_only_its_customer(mirror: Mirror) -> None:

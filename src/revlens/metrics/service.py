@@ -314,8 +314,15 @@ def _claim_dirty(session: Session, account_id: str) -> set[str]:
 
 
 def refresh_dirty(session: Session, *, account_id: str) -> int:
-    """Recompute what was marked dirty for an account; return how many subjects were refreshed."""
-    _locked_states(session, account_id, None)  # serialises refreshes of one account
+    """Recompute what was marked dirty for an account; return how many subjects were refreshed.
+
+    Before the account's metrics were first computed there is nothing to refresh: the marks
+    stay for that first recompute, which covers them (during a first backfill, refreshing the
+    cash at every event re-read a mirror still being filled, 5 % of the workers' CPU).
+    """
+    states = _locked_states(session, account_id, None)  # serialises refreshes of one account
+    if all(state.computed_at is None for state in states):
+        return 0
     claimed = _claim_dirty(session, account_id)
     customers = {subject for subject in claimed if subject != CASH}
     recompute_customers(session, account_id=account_id, customers=customers)
