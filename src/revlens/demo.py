@@ -25,8 +25,8 @@ from revlens.webhooks.service import setup_endpoints
 
 # Three single-threaded processes: a backfill worker's threads share one core through the GIL
 # (decoding what Stripe sends is much of its work), and SQLite writers of every process queue on
-# one file lock. The demo's largest backfill took 38 s on two processes of two threads and 29 s
-# on three of one (2 cores, 27 Nov).
+# one file lock. The demo's largest backfill took 38 s on two processes of two threads and 29-37 s
+# on three of one (2 cores, 27 Nov, before its events and history were trimmed).
 WORKER_PROCESSES = 3
 WORKER_THREADS = 1
 

@@ -10,7 +10,8 @@ from pathlib import Path
 # MAX_SHARDS of them, each on an emulator of its own, and merged. The count depends on the
 # options alone, never on the machine, so the same options always give the same history.
 # Small parts play faster than large ones (each emulator's store and caches stay small): 2,400
-# customers took 45.7-48.8 CPU s in 24 parts and 54.0-56.5 in 8 (27 Nov, 2 runs each).
+# customers took 45.7-48.8 CPU s in 24 parts and 54.0-56.5 in 8 (27 Nov, 2 interleaved runs
+# each; more parts than 24 gave nothing measurable).
 CUSTOMERS_PER_SHARD = 100
 MAX_SHARDS = 32
 
