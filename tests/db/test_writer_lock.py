@@ -6,7 +6,6 @@ import fcntl
 import itertools
 import multiprocessing
 import os
-import threading
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from sqlalchemy import text
 
 from revlens.db.engine import sqlite_lock_path
 from revlens.db.session import Database
-from revlens.db.writer_lock import WriterLock
+from revlens.db.writer_lock import MAX_POLL_S, WriterLock
 
 
 def _hold_intervals(url: str, rounds: int, out: str) -> None:
@@ -97,35 +96,37 @@ def test_a_lock_held_elsewhere_past_the_timeout_lets_the_caller_go_on(tmp_path: 
         began = time.monotonic()
         with lock.held() as taken:
             assert taken is False  # SQLite's own busy timeout decides from here
-        assert 0.2 <= time.monotonic() - began < 2
+        assert time.monotonic() - began >= 0.2  # it waited the whole timeout first
     finally:
         os.close(elsewhere)
     with lock.held() as taken:
         assert taken is True
 
 
-def test_a_waiting_writer_is_let_in_within_milliseconds(tmp_path: Path) -> None:
+def test_a_waiting_writer_polls_in_steps_of_at_most_2_ms(tmp_path: Path) -> None:
     path = tmp_path / "db-writers"
     path.touch()
     elsewhere = os.open(path, os.O_RDWR)
     fcntl.flock(elsewhere, fcntl.LOCK_EX)
-    released_at: list[float] = []
-    waiter = WriterLock(path, timeout_s=10)
+    pauses: list[float] = []
 
-    def release() -> None:
-        time.sleep(0.3)
-        released_at.append(time.monotonic())
-        fcntl.flock(elsewhere, fcntl.LOCK_UN)
+    def sleep(seconds: float) -> None:
+        """Record the pause instead of taking it; the other holder lets go at the 20th."""
+        pauses.append(seconds)
+        if len(pauses) == 20:
+            fcntl.flock(elsewhere, fcntl.LOCK_UN)
 
-    thread = threading.Thread(target=release)
-    thread.start()
+    waiter = WriterLock(path, timeout_s=3600, sleep=sleep)
     try:
         with waiter.held() as taken:
-            entered = time.monotonic()
             assert taken
-        thread.join()
-        # Polled in steps of at most 2 ms: SQLite's busy handler sleeps up to 100 ms.
-        assert entered - released_at[0] < 0.05
+            assert _file_is_locked(path)
+        # In at the first try after the release, having waited in short, growing steps:
+        # SQLite's busy handler sleeps up to 100 ms while the lock may be free.
+        assert len(pauses) == 20
+        assert pauses[0] == pytest.approx(0.0002)
+        assert pauses == sorted(pauses)
+        assert max(pauses) == MAX_POLL_S <= 0.002
     finally:
         os.close(elsewhere)
 

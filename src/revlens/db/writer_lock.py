@@ -18,7 +18,7 @@ import fcntl
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,10 +28,17 @@ MAX_POLL_S = 0.002
 class WriterLock:
     """A re-entrant writer lock for one SQLite file, shared by every process that opens it."""
 
-    def __init__(self, path: Path | None, *, timeout_s: float) -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        timeout_s: float,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         # None: an in-memory database, which no other process can open.
         self._path = path
         self._timeout_s = timeout_s
+        self._sleep = sleep
         self._threads = threading.RLock()
         self._depth = 0
         self._file_held = False
@@ -79,7 +86,7 @@ class WriterLock:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     return False
-                time.sleep(pause)
+                self._sleep(pause)
                 pause = min(pause * 2, MAX_POLL_S)
 
     def _unlock_file(self) -> None:
