@@ -56,6 +56,14 @@ def test_partial_then_full_refund(client: stripe.StripeClient, account: Connecte
         "refunded": False,
     }
     assert len(client.v1.refunds.list({"charge": charge.id}, account.opts).data) == 2
+    # In lists too, `refunds` is there only when expanded.
+    listed = client.v1.charges.list({"limit": 100}, account.opts).data
+    assert [c.id for c in listed if c.id == charge.id] == [charge.id]
+    assert all("refunds" not in c for c in listed)
+    expanded = client.v1.charges.list({"expand": ["data.refunds"]}, account.opts).data
+    (ours,) = [c for c in expanded if c.id == charge.id]
+    assert [r.id for r in ours.refunds.data] == [rest.id, first.id]
+    assert all(c.refunds.data == [] for c in expanded if c.id != charge.id)
 
 
 def test_dispute_card_opens_dispute_with_fee(

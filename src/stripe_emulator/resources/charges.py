@@ -59,18 +59,21 @@ CAPTURE = Obj(
 )
 
 
-def render(ctx: Ctx, obj: JsonObject) -> JsonObject:
-    """Compose the `refunds` list (returned only when expanded, as since 2022-11-15)."""
+def include(ctx: Ctx, obj: JsonObject, name: str) -> JsonObject:
+    """Compose the `refunds` list, returned only when expanded (as since 2022-11-15).
+
+    Computed on demand: a charge read without it (every list page) costs no query for it.
+    """
     from stripe_emulator.resources.refunds import REFUND
 
-    obj["refunds"] = embedded_list(
+    assert name == "refunds", name
+    return embedded_list(
         ctx,
         REFUND,
         url=f"/v1/charges/{obj['id']}/refunds",
         conditions=[Condition("k1", (obj["id"],))],
         present=lambda refund: refund,
     )
-    return obj
 
 
 def update(ctx: Ctx, obj: JsonObject, params: JsonObject) -> JsonObject:
@@ -104,8 +107,8 @@ CHARGE = Resource(
         "customer": "customer",
         "payment_intent": "payment_intent",
     },
-    render=render,
     includable=("refunds",),
+    include=include,
 )
 
 
