@@ -67,6 +67,14 @@ def test_draft_finalize_pay(client: stripe.StripeClient, account: Connected) -> 
     ]
     items = client.v1.invoice_items.list({"invoice": draft.id}, account.opts).data
     assert len(items) == 2
+    # `payments` is left out unless expanded, in a retrieve as in a list.
+    assert "payments" not in client.v1.invoices.retrieve(draft.id, options=account.opts)
+    listed = client.v1.invoices.list({"customer": customer}, account.opts).data
+    assert [i.id for i in listed] == [draft.id]
+    assert "payments" not in listed[0]
+    assert [line.amount for line in listed[0].lines.data] == [
+        line.amount for line in draft.lines.data
+    ]
 
 
 def test_declined_payment_keeps_the_invoice_open(

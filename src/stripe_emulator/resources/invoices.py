@@ -91,27 +91,31 @@ LINE_ITEM = Resource(
 
 
 def render(ctx: Ctx, obj: JsonObject) -> JsonObject:
-    """Compose `lines` (first 10) and `payments`, hide private fields."""
-    from stripe_emulator.resources.invoice_payments import INVOICE_PAYMENT
-
+    """Compose `lines` (first 10), hide private fields."""
     for key in PRIVATE:
         obj.pop(key, None)
-    condition = [Condition("k1", (obj["id"],))]
     obj["lines"] = embedded_list(
         ctx,
         LINE_ITEM,
         url=f"/v1/invoices/{obj['id']}/lines",
-        conditions=condition,
+        conditions=[Condition("k1", (obj["id"],))],
         present=render_line,
     )
-    obj["payments"] = embedded_list(
+    return obj
+
+
+def include(ctx: Ctx, obj: JsonObject, name: str) -> JsonObject:
+    """Compose `payments`, returned only when expanded: no query for it otherwise."""
+    from stripe_emulator.resources.invoice_payments import INVOICE_PAYMENT
+
+    assert name == "payments", name
+    return embedded_list(
         ctx,
         INVOICE_PAYMENT,
         url=f"/v1/invoice_payments?invoice={obj['id']}",
-        conditions=condition,
+        conditions=[Condition("k1", (obj["id"],))],
         present=lambda payment: payment,
     )
-    return obj
 
 
 def _discount_ids(ctx: Ctx, entries: list[dict[str, Any]] | None, customer: str) -> list[str]:
@@ -190,6 +194,7 @@ INVOICE = Resource(
     },
     render=render,
     includable=("payments",),
+    include=include,
 )
 
 
