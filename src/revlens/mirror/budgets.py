@@ -16,6 +16,7 @@ the request. There the rows live in a file of their own next to the database.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import Counter
@@ -46,6 +47,20 @@ BURST_S = 1.0
 def _burst(rate: float) -> float:
     """How far ahead of its schedule a request may go: (capacity - 1) intervals."""
     return max(0.0, BURST_S * rate - 1) / rate
+
+
+@functools.cache
+def _reservation_sql(dialect: str) -> tuple[str, str]:
+    """Return the read (rows locked) and the write of a reservation, in the driver's style."""
+    mark = "%s" if dialect == "postgresql" else "?"
+    lock = " FOR UPDATE" if dialect == "postgresql" else ""  # SQLite: the unit of work's lock
+    # Only these constants go into the text; every value is bound.
+    read = (
+        f"SELECT key, rate, ceiling, tat FROM rate_budgets WHERE key IN ({mark}, {mark})"  # noqa: S608
+        f" ORDER BY key{lock}"
+    )
+    write = f"UPDATE rate_budgets SET rate = {mark}, tat = {mark} WHERE key = {mark}"  # noqa: S608
+    return read, write
 
 
 @dataclass
@@ -98,21 +113,19 @@ class SharedBudget:
         with self._lock:
             successes = {key: self._successes.pop(key, 0) for key in keys}
         with self.database.unit_of_work() as session:
-            rows = session.execute(
-                select(RateBudget.key, RateBudget.rate, RateBudget.ceiling, RateBudget.tat)
-                .where(RateBudget.key.in_(list(keys)))
-                .with_for_update()
-            ).all()
+            # Plain SQL through the driver: built through SQLAlchemy, these three statements cost
+            # 2.2-2.5 ms of CPU per request, a tenth of a backfill worker's CPU (py-spy).
+            connection = session.connection()
+            read, write = _reservation_sql(connection.dialect.name)
+            rows = connection.exec_driver_sql(read, tuple(keys)).all()
             now = self.clock()
             slot = now
+            moved = []
             for key, stored_rate, ceiling, tat in rows:
                 rate = min(ceiling, stored_rate + INCREASE * successes[key])
                 slot = max(slot, tat - _burst(rate))
-                session.execute(
-                    update(RateBudget)
-                    .where(RateBudget.key == key)
-                    .values(rate=rate, tat=max(tat, now) + 1 / rate)
-                )
+                moved.append((rate, max(tat, now) + 1 / rate, key))
+            connection.exec_driver_sql(write, moved)
         if slot > now:
             self.sleep(slot - now)
 
