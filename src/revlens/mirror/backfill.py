@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from revlens.db.session import Database
 from revlens.db.types import utcnow
 from revlens.mirror.models import MirroredObject, SyncRange, SyncStream
-from revlens.mirror.store import Observed, record_event, upsert_objects
+from revlens.mirror.store import Observed, prepare_upsert, record_event, write_upsert
 from revlens.stripe_api import catalog
 from revlens.stripe_api.catalog import Child, Stream
 from revlens.stripe_api.fetch import Counters, Fetcher
@@ -199,11 +199,25 @@ def _page(
     objects = [
         _complete(fetcher, claimed.account_id, stream.children, obj, counters) for obj in page.data
     ]
+    # Built before the transaction: on SQLite every worker queues on one write lock, held only
+    # while the statements run.
+    prepared = (
+        None
+        if stream.name == EVENTS_STREAM
+        else prepare_upsert(
+            database.engine.dialect,
+            [Observed(claimed.account_id, obj, page.server_time) for obj in objects],
+        )
+    )
     with database.unit_of_work() as session:
         current = session.get(SyncRange, claimed.id, with_for_update=True)
         if current is None or current.version != claimed.version or current.done:
             return None  # lost the lease to another worker: drop the page
-        stored = _store(session, claimed.account_id, stream, objects, page.server_time)
+        stored = (
+            write_upsert(session, prepared)
+            if prepared is not None
+            else _log_events(session, claimed.account_id, objects)
+        )
         current.pages += 1
         next_ranges = _advance(session, current, page.data, page.has_more, stream.created_field)
         going_on = keep_lease and not current.done
@@ -260,16 +274,12 @@ def _complete(
     return obj
 
 
-def _store(
-    session: Session, account_id: str, stream: Stream, objects: list[dict[str, Any]], at: int
-) -> int:
-    if stream.name != EVENTS_STREAM:
-        return upsert_objects(session, [Observed(account_id, obj, at) for obj in objects])
+def _log_events(session: Session, account_id: str, events: list[dict[str, Any]]) -> int:
     # The event history is only logged: the objects' own streams read their current state, and
     # what changes after the frozen bound comes from the Events API cursor, in order.
     return sum(
         record_event(session, account_id=account_id, event=event, source="events_api")
-        for event in objects
+        for event in events
     )
 
 

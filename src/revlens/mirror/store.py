@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from revlens.db.types import utcnow
@@ -100,6 +101,46 @@ def _upsert_sql(dialect: str, rows: int, ties: bool) -> str:
     )
 
 
+# Statements ready to run: SQL text and bound values, built outside any transaction.
+Statements = list[tuple[str, tuple[Any, ...]]]
+
+
+def _prepare_rows(
+    dialect: Dialect,
+    table: Any,
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    sql: Callable[[str, int], str],
+) -> Statements:
+    """Return the statements that write rows, a chunk per statement.
+
+    A backfill page is 100 objects of a few kB each, a webhook batch a few events; building
+    and binding the statement through SQLAlchemy cost about as much CPU as the database's own
+    work (bench/mirror_backfill.py, bench/webhook_ingest.py), so the SQL text is cached per
+    size (`sql(dialect, rows)`) and the last column, `data`, is encoded here with orjson.
+    """
+    processors = [(column, table.c[column].type.bind_processor(dialect)) for column in columns[:-1]]
+    statements: Statements = []
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        params: list[Any] = []
+        for row in chunk:
+            params += [row[c] if bind is None else bind(row[c]) for c, bind in processors]
+            params.append(orjson.dumps(row[columns[-1]], option=orjson.OPT_NON_STR_KEYS).decode())
+        statements.append((sql(dialect.name, len(chunk)), tuple(params)))
+    return statements
+
+
+def _run(session: Session, statements: Statements) -> list[Any]:
+    """Run prepared statements; return what they return (RETURNING: psycopg reports no rowcount
+    for many rows)."""
+    connection = session.connection()
+    returned: list[Any] = []
+    for sql, params in statements:
+        returned += connection.exec_driver_sql(sql, params).all()
+    return returned
+
+
 def _write_rows(
     session: Session,
     table: Any,
@@ -107,26 +148,52 @@ def _write_rows(
     columns: Sequence[str],
     sql: Callable[[str, int], str],
 ) -> list[Any]:
-    """Write rows through the driver, a chunk per statement; return what the statements return.
+    """Write rows through the driver (`_prepare_rows`); return what the statements return."""
+    dialect = session.connection().dialect
+    return _run(session, _prepare_rows(dialect, table, rows, columns, sql))
 
-    A backfill page is 100 objects of a few kB each, a webhook batch a few events; building
-    and binding the statement through SQLAlchemy cost about as much CPU as the database's own
-    work (bench/mirror_backfill.py, bench/webhook_ingest.py), so the SQL text is cached per
-    size (`sql(dialect, rows)`) and the last column, `data`, is encoded here with orjson.
+
+@dataclass(frozen=True)
+class PreparedUpsert:
+    """An upsert of objects built ahead of its transaction: what it runs there is SQL only.
+
+    A backfill page prepares its 100 objects (rows, JSON) before it takes SQLite's single write
+    lock, which every worker queues on, and holds that lock only to run the statements.
     """
-    connection = session.connection()
-    dialect = connection.dialect
-    processors = [(column, table.c[column].type.bind_processor(dialect)) for column in columns[:-1]]
-    returned: list[Any] = []
-    for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start : start + _CHUNK]
-        params: list[Any] = []
-        for row in chunk:
-            params += [row[c] if bind is None else bind(row[c]) for c, bind in processors]
-            params.append(orjson.dumps(row[columns[-1]], option=orjson.OPT_NON_STR_KEYS).decode())
-        # RETURNING tells what was written: rowcount is not reported for many rows on psycopg.
-        returned += connection.exec_driver_sql(sql(dialect.name, len(chunk)), tuple(params)).all()
-    return returned
+
+    statements: Statements
+    # The expanded discounts of subscriptions: rows of their own, not counted as written.
+    embedded: PreparedUpsert | None = None
+
+
+def prepare_upsert(
+    dialect: Dialect, observations: Sequence[Observed], *, ties: bool = True
+) -> PreparedUpsert:
+    """Build the upsert of `upsert_objects` without running it."""
+    observations = [o for o in observations if not o.obj.get("deleted") or o.deleted]
+    # One statement per distinct object: a page never holds the same id twice, events might.
+    latest: dict[tuple[str, str, str], Observed] = {}
+    for observed in observations:
+        key = (observed.account_id, str(observed.obj["object"]), str(observed.obj["id"]))
+        if key not in latest or latest[key].source_ts <= observed.source_ts:
+            latest[key] = observed
+    statements = _prepare_rows(
+        dialect,
+        MirroredObject.__table__,
+        [_row(observed) for observed in latest.values()],
+        _COLUMNS,
+        functools.partial(_upsert_sql, ties=ties),
+    )
+    embedded = [found for observed in latest.values() for found in _embedded(observed)]
+    return PreparedUpsert(statements, prepare_upsert(dialect, embedded) if embedded else None)
+
+
+def write_upsert(session: Session, prepared: PreparedUpsert) -> int:
+    """Run a prepared upsert; return how many objects were written (embedded ones aside)."""
+    written = len(_run(session, prepared.statements))
+    if prepared.embedded is not None:
+        write_upsert(session, prepared.embedded)
+    return written
 
 
 def upsert_objects(session: Session, observations: Sequence[Observed], *, ties: bool = True) -> int:
@@ -139,26 +206,8 @@ def upsert_objects(session: Session, observations: Sequence[Observed], *, ties: 
     """
     if not observations:
         return 0
-    observations = [o for o in observations if not o.obj.get("deleted") or o.deleted]
-    # One statement per distinct object: a page never holds the same id twice, events might.
-    latest: dict[tuple[str, str, str], Observed] = {}
-    for observed in observations:
-        key = (observed.account_id, str(observed.obj["object"]), str(observed.obj["id"]))
-        if key not in latest or latest[key].source_ts <= observed.source_ts:
-            latest[key] = observed
-    written = len(
-        _write_rows(
-            session,
-            MirroredObject.__table__,
-            [_row(observed) for observed in latest.values()],
-            _COLUMNS,
-            functools.partial(_upsert_sql, ties=ties),
-        )
-    )
-    embedded = [found for observed in latest.values() for found in _embedded(observed)]
-    if embedded:
-        upsert_objects(session, embedded)  # rows of their own, not counted as the page's
-    return written
+    dialect = session.connection().dialect
+    return write_upsert(session, prepare_upsert(dialect, observations, ties=ties))
 
 
 def _embedded(observed: Observed) -> list[Observed]:
