@@ -145,7 +145,7 @@ def test_an_error_answer_raises_the_sdks_error_class(clients: StripeClients) -> 
     assert isinstance(unavailable.value.error, stripe.InvalidRequestError)
 
 
-def test_the_answer_is_not_read_twice(
+def test_each_call_is_one_request_and_the_platform_sends_no_stripe_account(
     stand_in: tuple[str, list[Request]], clients: StripeClients
 ) -> None:
     _, seen = stand_in

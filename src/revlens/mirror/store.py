@@ -132,8 +132,10 @@ def _prepare_rows(
 
 
 def _run(session: Session, statements: Statements) -> list[Any]:
-    """Run prepared statements; return what they return (RETURNING: psycopg reports no rowcount
-    for many rows)."""
+    """Run prepared statements; return the rows their RETURNING clauses give.
+
+    RETURNING tells what was written: psycopg reports no rowcount for a many-row statement.
+    """
     connection = session.connection()
     returned: list[Any] = []
     for sql, params in statements:
