@@ -146,7 +146,7 @@ def test_two_accounts_in_two_browsers_are_isolated(browser: Browser, stack: Stac
     connect_in_browser(alice, stack, a)
     alice.wait_for_url(f"{stack.url}/accounts/{a}*")
     connect_in_browser(bob, stack, b)
-    bob.wait_for_url(f"{stack.url}/accounts/{b}")
+    bob.wait_for_url(f"{stack.url}/accounts/{b}*")
     assert alice.inner_text("#workspace-name") == "Alpha Ltd"
     assert bob.inner_text("#workspace-name") == "Beta GmbH"
     response = alice.goto(f"{stack.url}/accounts/{b}")
@@ -245,7 +245,7 @@ def test_every_account_route_of_another_workspace_is_404(browser: Browser, stack
     b = stack.create_business("Victim B")
     page = browser.new_context().new_page()
     connect_in_browser(page, stack, a)
-    page.wait_for_url(f"{stack.url}/accounts/{a}")
+    page.wait_for_url(f"{stack.url}/accounts/{a}*")
     with stack.database.unit_of_work() as session:  # B is a real, connected workspace too
         from revlens.accounts.service import Grant, record_connection
         from revlens.db.types import utcnow

@@ -56,7 +56,7 @@ def test_setup_deliveries_and_deauthorization(browser: Browser, stack: Stack) ->
     page = browser.new_context().new_page()
     with running_worker(stack):
         connect_in_browser(page, stack, business)
-        page.wait_for_url(f"{stack.url}/accounts/{business}")
+        page.wait_for_url(f"{stack.url}/accounts/{business}*")
         created = stack.clients.platform().v1.customers.create(
             {"email": "live@hooked.example"}, {"stripe_account": business}
         )
