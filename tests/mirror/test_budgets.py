@@ -5,9 +5,11 @@ from __future__ import annotations
 import secrets
 
 import pytest
+from sqlalchemy import delete
 
 from revlens.db.session import Database
 from revlens.mirror.budgets import SharedBudgets
+from revlens.mirror.models import RateBudget
 from revlens.stripe_api.budget import DECREASE
 
 ENDPOINT = "GET /v1/customers"
@@ -105,3 +107,16 @@ def test_a_new_ceiling_replaces_the_stored_one(database: Database) -> None:
     for _ in range(10):
         lower.of(account).acquire(ENDPOINT)
     assert clock.now - before == pytest.approx(10 / 5)
+
+
+def test_a_reservation_whose_rows_are_gone_goes_unpaced(database: Database) -> None:
+    clock = Clock()
+    account = f"acct_{secrets.token_hex(6)}"
+    budget = _process(database, clock, global_rate=1, endpoint_rate=1).of(account)
+    budget.acquire(ENDPOINT)  # creates the account's rows, remembered by this process
+    with database.unit_of_work() as session:
+        session.execute(delete(RateBudget).where(RateBudget.key.startswith(f"{account}|")))
+    before = clock.now
+    for _ in range(3):
+        budget.acquire(ENDPOINT)  # no row to pace by, and no error
+    assert clock.now == before

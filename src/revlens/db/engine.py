@@ -92,6 +92,11 @@ def sqlite_lock_path(engine: Engine) -> Path | None:
     return Path(database).expanduser().with_name(Path(database).name + "-writers")
 
 
+def bind_mark(dialect: str) -> str:
+    """Return the driver's placeholder for one bound value in SQL sent as text (`?` or `%s`)."""
+    return "%s" if dialect == "postgresql" else "?"
+
+
 def is_sqlite(engine: Engine) -> bool:
     """Whether the engine talks to SQLite."""
     return engine.dialect.name == "sqlite"

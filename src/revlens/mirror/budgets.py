@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Table, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from revlens.db.engine import is_sqlite
+from revlens.db.engine import bind_mark, is_sqlite
 from revlens.db.session import Database
 from revlens.mirror.models import RateBudget
 from revlens.stripe_api.budget import (
@@ -52,7 +52,7 @@ def _burst(rate: float) -> float:
 @functools.cache
 def _reservation_sql(dialect: str) -> tuple[str, str]:
     """Return the read (rows locked) and the write of a reservation, in the driver's style."""
-    mark = "%s" if dialect == "postgresql" else "?"
+    mark = bind_mark(dialect)
     lock = " FOR UPDATE" if dialect == "postgresql" else ""  # SQLite: the unit of work's lock
     # Only these constants go into the text; every value is bound.
     read = (
@@ -125,7 +125,8 @@ class SharedBudget:
                 rate = min(ceiling, stored_rate + INCREASE * successes[key])
                 slot = max(slot, tat - _burst(rate))
                 moved.append((rate, max(tat, now) + 1 / rate, key))
-            connection.exec_driver_sql(write, moved)
+            if moved:  # rows removed behind this process's back: nothing to move on
+                connection.exec_driver_sql(write, moved)
         if slot > now:
             self.sleep(slot - now)
 

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from revlens.db.engine import bind_mark
 from revlens.db.types import utcnow
 from revlens.mirror.models import MirroredObject, StripeEvent
 
@@ -79,7 +80,7 @@ _CHUNK = 500  # rows per statement: 5,500 parameters, far below SQLite's limit
 
 def _values_sql(dialect: str, columns: int, rows: int) -> str:
     """Return `VALUES (…), …` for `rows` rows in the driver's own style; the last column is JSON."""
-    mark = "%s" if dialect == "postgresql" else "?"
+    mark = bind_mark(dialect)
     data = f"CAST({mark} AS JSONB)" if dialect == "postgresql" else mark
     one = "(" + ", ".join([mark] * (columns - 1) + [data]) + ")"
     return "VALUES " + ", ".join([one] * rows)
