@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from revlens.db.checkpoint import WalCheckpoints
 from revlens.db.engine import (
     DEFERRED,
     SQLITE_BUSY_TIMEOUT_MS,
@@ -28,11 +30,19 @@ class Database:
         # sleeps of up to 100 ms: writers of every process queue on this lock instead, woken
         # within milliseconds of the writer before them (bench/mirror_backfill.py: most of a
         # backfill worker's thread time was spent in those sleeps).
+        lock_path = sqlite_lock_path(engine) if is_sqlite(engine) else None
         self._write_lock = (
-            WriterLock(sqlite_lock_path(engine), timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000)
+            WriterLock(lock_path, timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000)
             if is_sqlite(engine)
             else None
         )
+        # A file's write-ahead log is copied into it by its writers, outside that lock.
+        self._checkpoints = (
+            WalCheckpoints(engine, self._write_lock)
+            if self._write_lock is not None and lock_path is not None
+            else None
+        )
+        self._nested = threading.local()
         self._writer = sessionmaker(bind=engine, expire_on_commit=False)
         self._reader = sessionmaker(
             bind=engine.execution_options(sqlite_begin=DEFERRED), expire_on_commit=False
@@ -46,16 +56,23 @@ class Database:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """Yield a session that commits when the block succeeds and rolls back when it raises."""
-        with (
-            self._write_lock.held() if self._write_lock else nullcontext(),
-            self._writer() as session,
-        ):
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        depth = getattr(self._nested, "depth", 0)
+        self._nested.depth = depth + 1
+        try:
+            with (
+                self._write_lock.held() if self._write_lock else nullcontext(),
+                self._writer() as session,
+            ):
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        finally:
+            self._nested.depth = depth
+        if depth == 0 and self._checkpoints is not None:
+            self._checkpoints.after_write()  # the outermost unit, its lock released
 
     @contextmanager
     def read(self) -> Iterator[Session]:
