@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import Engine, text
 
 from revlens.db.checkpoint import RESTART_PAGES, WalCheckpoints
@@ -86,8 +90,8 @@ def test_the_second_copy_waits_for_the_writer_lock(tmp_path: Path) -> None:
     calls: list[tuple[float, tuple[bool, int, int]]] = []
     original = checkpoints.checkpoint
 
-    def recorded() -> tuple[bool, int, int]:
-        result = original()
+    def recorded(connection: Any) -> tuple[bool, int, int]:
+        result = original(connection)
         calls.append((time.monotonic(), result))
         return result
 
@@ -125,7 +129,12 @@ def test_a_small_log_is_copied_but_not_under_the_lock(tmp_path: Path) -> None:
     checkpoints = WalCheckpoints(database.engine, lock, every_s=1.0, clock=lambda: now[0])
     calls: list[tuple[bool, int, int]] = []
     original = checkpoints.checkpoint
-    checkpoints.checkpoint = lambda: calls.append(original()) or calls[-1]  # type: ignore[method-assign]
+
+    def recorded(connection: Any) -> tuple[bool, int, int]:
+        calls.append(original(connection))
+        return calls[-1]
+
+    checkpoints.checkpoint = recorded  # type: ignore[method-assign]
     checkpoints.after_write()
     assert len(calls) == 1  # under RESTART_PAGES: no second copy under the lock
     assert 0 < calls[0][1] < RESTART_PAGES
@@ -144,3 +153,31 @@ def test_an_in_memory_database_takes_no_checkpoints() -> None:
     with in_memory.read() as session:
         assert session.execute(text("SELECT COUNT(*) FROM t")).scalar_one() == 3
     in_memory.dispose()
+
+
+def test_a_failed_checkpoint_is_logged_not_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = Database.from_url(f"sqlite:///{tmp_path / 'revlens.db'}")
+    _write(database, 5)
+    lock = WriterLock(tmp_path / "revlens.db-writers", timeout_s=30)
+    checkpoints = WalCheckpoints(database.engine, lock, every_s=0, restart_pages=1)
+    original = checkpoints.checkpoint
+    calls: list[int] = []
+
+    def failing(connection: Any) -> tuple[bool, int, int]:
+        calls.append(1)
+        if len(calls) == 2:  # the second, under the writer lock
+            raise sqlite3.OperationalError("disk I/O error")
+        return original(connection)
+
+    checkpoints.checkpoint = failing  # type: ignore[method-assign]
+    with caplog.at_level(logging.WARNING, logger="revlens.db.checkpoint"):
+        checkpoints.after_write()  # its caller's transaction has committed: no exception
+    assert len(calls) == 2
+    assert "checkpoint of the SQLite log failed" in caplog.text
+    assert "disk I/O error" in caplog.text
+    # The writer lock was let go: another holder (its own open file) gets it at once.
+    with WriterLock(tmp_path / "revlens.db-writers", timeout_s=1).held() as held:
+        assert held
+    database.dispose()

@@ -26,17 +26,23 @@ Measured on the demo's largest backfill (3 workers, 2 cores, three alternating p
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import PoolProxiedConnection
 
 from revlens.db.writer_lock import WriterLock
 
 EVERY_S = 1.0
 # SQLite's own default for `wal_autocheckpoint`: the log is started over at about 4 MB.
 RESTART_PAGES = 1000
+
+log = logging.getLogger(__name__)
 
 
 class WalCheckpoints:
@@ -60,34 +66,43 @@ class WalCheckpoints:
         self._running = threading.Lock()
 
     def after_write(self) -> None:
-        """Checkpoint if this process has not for `every_s` (call with the writer lock free)."""
+        """Checkpoint if this process has not for `every_s` (call with the writer lock free).
+
+        The caller's transaction has committed: a checkpoint that fails is logged and left to
+        the next writer, never raised.
+        """
         if self._clock() - self._last < self._every_s:
             return
         if not self._running.acquire(blocking=False):
             return  # another thread of this process is checkpointing
         try:
             self._last = self._clock()
-            busy, pages, _copied = self.checkpoint()
-            if busy or pages < self._restart_pages:
-                return
-            with self._lock.held() as held:
-                if held:
-                    self.checkpoint()
+            # Taken before the writer lock: never held while waiting for the pool.
+            connection = self._engine.raw_connection()
+            try:
+                busy, pages, _copied = self.checkpoint(connection)
+                if busy or pages < self._restart_pages:
+                    return
+                with self._lock.held() as held:
+                    if held:
+                        self.checkpoint(connection)
+            finally:
+                connection.close()
+        except (sqlite3.Error, SQLAlchemyError) as error:
+            log.warning("checkpoint of the SQLite log failed, the next writer retries: %s", error)
         finally:
             self._running.release()
 
-    def checkpoint(self) -> tuple[bool, int, int]:
+    def checkpoint(self, connection: PoolProxiedConnection) -> tuple[bool, int, int]:
         """Run a PASSIVE checkpoint; return (busy, pages in the log, pages copied from it).
 
-        `busy`: another connection was checkpointing, and this one did nothing.
+        `connection` is outside any transaction (SQLite checkpoints only there). `busy`:
+        another connection was checkpointing, and this one did nothing.
         """
-        # A connection of its own outside any transaction: SQLite checkpoints only there.
-        connection = self._engine.raw_connection()
+        cursor = connection.cursor()
         try:
-            cursor = connection.cursor()
             row = cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            cursor.close()
         finally:
-            connection.close()
+            cursor.close()
         busy, pages, copied = (int(value) for value in row)
         return bool(busy), pages, copied
