@@ -20,8 +20,11 @@ SQLite runs one checkpoint at a time: a process that finds another one checkpoin
 turn. The fsyncs are those of before (`synchronous=NORMAL` keeps the database safe from a power
 cut); most of their wait is paid outside the lock.
 
-Measured on the demo's largest backfill (3 workers, 2 cores, three alternating pairs of runs):
-18.1 s on average before, 16.0 s after. The log peaked at 33-49 MB instead of 6 MB.
+Measured on the demo's largest backfill (3 workers, 2 cores, three alternating pairs of runs on
+a copy of one seeded state): 18.1 s on average before, 16.0 s after; the log peaked at 33-49 MB
+instead of 6 MB. In the whole demo test, with the machine's cores busy (load 1.1-2.6), two
+alternating pairs showed no difference (20.0/21.1 s before, 21.2/20.1 s after): the fsyncs
+matter when writers wait on each other, not when they wait for a core.
 """
 
 from __future__ import annotations
