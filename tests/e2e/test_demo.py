@@ -91,6 +91,13 @@ def test_demo_from_start_to_dashboard(
         assert latest["date"] == day
         assert shown == latest["mrr"]
         assert shown > 0
+        # The largest business's amounts (ARR in millions) fit their tiles.
+        overflowing = page.locator(".tile").evaluate_all(
+            "tiles => tiles.filter(t => t.scrollWidth > t.clientWidth).map(t => t.innerText)"
+        )
+        assert overflowing == []
+        _moves_within_a_reload(page, shown)
+        shoot(page, "5-moved")
         record_property("demo_ready_seconds", round(ready_after, 1))
         record_property("demo_usable_seconds", round(usable_after, 1))
         print(
@@ -141,3 +148,16 @@ def _tile_beside_the_api(page: Page, metrics_url: str) -> tuple[int, str, dict[s
             return shown, day, after
         seen.append((before["mrr"], shown, after["mrr"]))
     raise AssertionError(f"the business never held still for one page load: {seen}")
+
+
+def _moves_within_a_reload(page: Page, shown: int) -> None:
+    """The demo's live activity changes the business: a reload shows a new MRR soon."""
+    tile = page.locator("#mrr-tile")
+    deadline = time.monotonic() + 180
+    while True:
+        page.reload()
+        expect(tile).not_to_have_attribute("data-value", "", timeout=120_000)
+        if int(tile.get_attribute("data-value") or "-1") != shown:
+            return
+        assert time.monotonic() < deadline, f"the MRR tile stayed at {shown} for 3 minutes"
+        time.sleep(2)
