@@ -157,7 +157,9 @@ def _moves_within_a_reload(page: Page, shown: int) -> None:
     while True:
         page.reload()
         expect(tile).not_to_have_attribute("data-value", "", timeout=120_000)
-        if int(tile.get_attribute("data-value") or "-1") != shown:
+        value = tile.get_attribute("data-value")
+        assert value, "the MRR tile has no value"
+        if int(value) != shown:
             return
         assert time.monotonic() < deadline, f"the MRR tile stayed at {shown} for 3 minutes"
         time.sleep(2)
