@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 
 from revlens.db.checkpoint import RESTART_PAGES, WalCheckpoints
 from revlens.db.session import Database
@@ -26,16 +26,6 @@ def _write(database: Database, rows: int) -> None:
             session.execute(
                 text("INSERT INTO t VALUES (:n, randomblob(:size))"), {"n": n, "size": ROW}
             )
-
-
-def _log(engine: Engine) -> tuple[int, int, int]:
-    """A PASSIVE checkpoint's answer: (busy, pages in the log, pages copied from it)."""
-    connection = engine.raw_connection()
-    try:
-        row = connection.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    finally:
-        connection.close()
-    return int(row[0]), int(row[1]), int(row[2])
 
 
 def test_connections_never_checkpoint_when_they_commit(tmp_path: Path) -> None:
