@@ -137,14 +137,6 @@ def test_a_small_log_is_copied_but_not_under_the_lock(tmp_path: Path) -> None:
     database.dispose()
 
 
-def test_an_in_memory_database_takes_no_checkpoints() -> None:
-    in_memory = Database.from_url("sqlite://")
-    _write(in_memory, 3)  # no log, no lock file: nothing to checkpoint, nothing fails
-    with in_memory.read() as session:
-        assert session.execute(text("SELECT COUNT(*) FROM t")).scalar_one() == 3
-    in_memory.dispose()
-
-
 def test_a_failed_checkpoint_is_logged_not_raised(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
