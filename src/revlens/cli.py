@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,6 +20,9 @@ from revlens.db import migrate as migrations
 from revlens.db.session import Database
 from revlens.errors import ConfigError, RevlensError, StartupError
 from stripe_emulator.cli import app as emulator_app
+
+if TYPE_CHECKING:
+    from revlens.demo import DemoStripe
 
 app = typer.Typer(
     name="revlens",
@@ -305,8 +308,18 @@ DEMO_WEIGHTS = (85, 10, 5)
 DEMO_GROWTH = (0.08, 0.03, 0.0)
 
 
-def _seed_demo(folder: Path, state: Path, *, customers: int, months: int) -> bool:
-    """Seed the demo's three businesses into `state`; False if the person interrupted it."""
+def _seed_demo(
+    folder: Path,
+    state: Path,
+    *,
+    customers: int,
+    months: int,
+    on_played: Callable[[], None] | None = None,
+) -> bool:
+    """Seed the demo's three businesses into `state`; False if the person interrupted it.
+
+    `on_played` runs when every customer has played, while the parts are merged.
+    """
     import time
 
     from stripe_emulator.scenario.run import ScenarioOptions
@@ -332,7 +345,8 @@ def _seed_demo(folder: Path, state: Path, *, customers: int, months: int) -> boo
                 state=str(partial),
                 weights=DEMO_WEIGHTS,
                 growth=DEMO_GROWTH,
-            )
+            ),
+            on_played=on_played,
         )
     except KeyboardInterrupt:
         console.print("seeding interrupted; the next run starts it again")
@@ -408,9 +422,55 @@ def demo(
     folder.mkdir(parents=True, exist_ok=True)
     console.print(f"demo data in {folder}")
     state = folder / "emulator.db"
-    if not state.exists() and not _seed_demo(folder, state, customers=customers, months=months):
-        return
-    warming.join()
+    with contextlib.ExitStack() as running:
+        chosen: list[DemoStripe] = []
+        if not state.exists():
+
+            def start_workers() -> None:
+                # The workers load (some 2 CPU-s each) while the seeding merges its parts on
+                # one core, not while the person connects. They need the platform's key before
+                # the emulator starts: the demo chooses it, and starts the emulator with it.
+                from revlens import demo as demo_setup
+
+                stripe = demo_setup.new_platform(demo_setup.origin(host, emulator_port))
+                chosen.append(stripe)
+                environ = demo_setup.demo_environ(
+                    data_dir=folder, host=host, port=port, stripe=stripe
+                )
+                demo_setup.migrated(environ)[1].dispose()
+                running.enter_context(demo_setup.worker_processes(environ, folder / "worker.log"))
+
+            seeded = _seed_demo(
+                folder, state, customers=customers, months=months, on_played=start_workers
+            )
+            if not seeded:
+                return
+        warming.join()
+        _serve_demo(
+            running,
+            folder=folder,
+            state=state,
+            host=host,
+            port=port,
+            emulator_port=emulator_port,
+            chosen=chosen[0] if chosen else None,
+            activity_every=activity_every,
+        )
+    console.print("demo stopped")
+
+
+def _serve_demo(
+    running: contextlib.ExitStack,
+    *,
+    folder: Path,
+    state: Path,
+    host: str,
+    port: int,
+    emulator_port: int,
+    chosen: DemoStripe | None,
+    activity_every: float,
+) -> None:
+    """Serve the seeded demo until Ctrl-C: emulator, workers (unless started), app, activity."""
     import uvicorn
 
     from revlens import demo as demo_setup
@@ -428,19 +488,22 @@ def demo(
         control=True,
         redirect_uris=(callback,),
         platform_name="revlens demo",
+        secret_key=None if chosen is None else chosen.secret_key,
+        client_id=None if chosen is None else chosen.client_id,
     )
     with EmulatorServer(config) as emulator:
         platform = emulator.emulator.platform
-        stripe = demo_setup.DemoStripe(emulator.url, platform.secret_key_test, platform.client_id)
+        stripe = demo_setup.DemoStripe(
+            demo_setup.origin(host, emulator_port), platform.secret_key_test, platform.client_id
+        )
         environ = demo_setup.demo_environ(data_dir=folder, host=host, port=port, stripe=stripe)
         settings, database = demo_setup.prepare(environ)
+        if chosen is None:
+            running.enter_context(demo_setup.worker_processes(environ, folder / "worker.log"))
         api = Api(emulator.url)
         businesses = [a["id"] for a in api.call("GET", "/v1/accounts", {"limit": 10})["data"]]
         activity = Activity(api, businesses)
-        with (
-            demo_setup.worker_processes(environ, folder / "worker.log"),
-            demo_setup.live_activity(activity.step, every=activity_every, log=lambda _: None),
-        ):
+        with demo_setup.live_activity(activity.step, every=activity_every, log=lambda _: None):
             # Listening before the URL is printed: a browser that opens it at once is queued
             # in the backlog instead of refused while uvicorn starts.
             listener = demo_setup.listen(host, port)
@@ -457,7 +520,6 @@ def demo(
             with contextlib.suppress(KeyboardInterrupt), listener:
                 server.run(sockets=[listener])
         api.close()
-    console.print("demo stopped")
 
 
 @app.command()

@@ -7,7 +7,9 @@ plain values and callables, so this module knows revlens and nothing else.
 from __future__ import annotations
 
 import os
+import secrets
 import socket
+import string
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
@@ -56,6 +58,25 @@ class DemoStripe:
     client_id: str
 
 
+def origin(host: str, port: int) -> str:
+    """Return the http origin of a host and port (an IPv6 address in brackets)."""
+    return f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+
+
+_KEY_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_platform(url: str) -> DemoStripe:
+    """Choose the platform's test key and client id for an emulator not started yet.
+
+    The demo's emulator is started with them (explicit keys win over its state file, which
+    then keeps them), so the workers can start before it does.
+    """
+    suffix = "".join(secrets.choice(_KEY_ALPHABET) for _ in range(24))
+    client = "".join(secrets.choice(_KEY_ALPHABET) for _ in range(32))
+    return DemoStripe(url, f"sk_test_{suffix}", f"ca_{client}")
+
+
 def demo_environ(*, data_dir: Path, host: str, port: int, stripe: DemoStripe) -> dict[str, str]:
     """Return the REVLENS_* variables of the demo (the worker process gets the same)."""
     return {
@@ -74,11 +95,17 @@ def demo_environ(*, data_dir: Path, host: str, port: int, stripe: DemoStripe) ->
     }
 
 
-def prepare(environ: dict[str, str]) -> tuple[Settings, Database]:
-    """Load the settings, migrate the database and register the webhook endpoints."""
+def migrated(environ: dict[str, str]) -> tuple[Settings, Database]:
+    """Load the settings and bring the database to the current schema (workers check it)."""
     settings = load_settings(environ)
     database = Database.from_url(settings.database_url)
     migrate.upgrade(database.engine)
+    return settings, database
+
+
+def prepare(environ: dict[str, str]) -> tuple[Settings, Database]:
+    """Migrate the database and register the webhook endpoints (the emulator must be up)."""
+    settings, database = migrated(environ)
     setup_endpoints(database, StripeClients(settings), settings)
     return settings, database
 

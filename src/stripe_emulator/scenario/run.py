@@ -16,6 +16,7 @@ how long it takes.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -41,8 +42,13 @@ JsonObject = dict[str, Any]
 START_MARGIN_S = 60
 
 
-def run(options: ScenarioOptions) -> JsonObject:
-    """Generate the scenario; return a summary (counts, seconds, where the truth went)."""
+def run(options: ScenarioOptions, *, on_played: Callable[[], None] | None = None) -> JsonObject:
+    """Generate the scenario; return a summary (counts, seconds, where the truth went).
+
+    `on_played` is called once, when every customer has played: what remains (merging the
+    parts, building indexes, writing the truth) runs on one core, so a caller can start other
+    work on the cores the parts leave idle.
+    """
     if options.accounts < 1 or options.customers < 0 or options.months < 1:
         raise ScenarioError("need at least one account and one month")
     if options.weights and (len(options.weights) != options.accounts or min(options.weights) < 1):
@@ -59,9 +65,11 @@ def run(options: ScenarioOptions) -> JsonObject:
     if options.shard_count() > 1:
         from stripe_emulator.scenario.shards import run_sharded
 
-        truth, events = run_sharded(options, start, margin=START_MARGIN_S)
+        truth, events = run_sharded(options, start, margin=START_MARGIN_S, on_played=on_played)
     else:
         truth, events = _run_whole(options, start)
+        if on_played is not None:
+            on_played()
     options.truth.write_bytes(orjson.dumps(truth, option=orjson.OPT_SORT_KEYS))
     customers = [c for a in truth["accounts"] for c in a["customers"]]
     return {

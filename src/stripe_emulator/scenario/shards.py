@@ -19,7 +19,7 @@ import shutil
 import signal
 import sqlite3
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
@@ -66,8 +66,17 @@ class ShardResult:
     events: int
 
 
-def run_sharded(options: ScenarioOptions, start: int, *, margin: int) -> tuple[JsonObject, int]:
-    """Play the history in parts and merge them into `options.state`; return truth and events."""
+def run_sharded(
+    options: ScenarioOptions,
+    start: int,
+    *,
+    margin: int,
+    on_played: Callable[[], None] | None = None,
+) -> tuple[JsonObject, int]:
+    """Play the history in parts and merge them into `options.state`; return truth and events.
+
+    `on_played` is called when every part has played, before the merge.
+    """
     folder = Path(options.state).parent if options.state is not None else None
     with tempfile.TemporaryDirectory(prefix="scenario-parts-", dir=folder) as work:
         fork = Path(work) / "fork.db"
@@ -101,6 +110,8 @@ def run_sharded(options: ScenarioOptions, start: int, *, margin: int) -> tuple[J
             for shard in range(options.shard_count())
         ]
         results = _play_all(jobs, options.process_count())
+        if on_played is not None:
+            on_played()
         target = Path(options.state) if options.state is not None else Path(work) / "merged.db"
         merge_states(target, fork, [Path(job.state) for job in jobs], fork_seq)
     truths = {index: truth for result in results for index, truth in result.truths.items()}
