@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -130,3 +132,28 @@ def test_revlens_emulator_serves_the_emulator(tmp_path: Path) -> None:
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=30)
+
+
+def test_ctrl_c_while_the_cli_loads_stops_it_without_a_traceback(tmp_path: Path) -> None:
+    # `revlens demo` stops its workers with SIGINT, which can arrive while they still import.
+    environ = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    environ["REVLENS_DATA_DIR"] = str(tmp_path / "data")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "revlens", "worker"],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    # Once the CLI's imports reach SQLAlchemy (its compiled modules are mapped), far from done.
+    deadline = time.monotonic() + 30
+    while not _loading_sqlalchemy(process.pid):
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    assert b"Traceback" not in output, output
+
+
+def _loading_sqlalchemy(pid: int) -> bool:
+    return "/sqlalchemy/" in Path(f"/proc/{pid}/maps").read_text()

@@ -344,3 +344,27 @@ def test_a_part_that_lost_a_fork_row_is_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(MergeError, match=r"part-0\.db lost rows of the fork"):
         merge_states(target, fork, [part], fork_seq)
     assert not target.exists()
+
+
+def test_on_played_is_told_once_every_part_has_played_and_before_the_merge(
+    tmp_path: Path,
+) -> None:
+    options = _options(tmp_path, "told", processes=1)
+    seen: list[tuple[bool, list[str]]] = []
+
+    def played() -> None:
+        # The parts are on disk beside the state, which the merge has not written yet.
+        parts = sorted(p.name for p in tmp_path.glob("scenario-parts-*/part-*.db"))
+        seen.append((Path(str(options.state)).exists(), parts))
+
+    run(options, on_played=played)
+    assert seen == [(False, [f"part-{n}.db" for n in range(SHARDS)])]
+    assert Path(str(options.state)).exists()
+
+
+def test_on_played_is_told_once_by_a_history_played_whole(tmp_path: Path) -> None:
+    options = _options(tmp_path, "whole", shards=1)
+    calls: list[int] = []
+    summary = run(options, on_played=lambda: calls.append(len(calls)))
+    assert summary["shards"] == 1
+    assert calls == [0]
