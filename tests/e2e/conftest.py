@@ -142,3 +142,20 @@ def connect_in_browser(page: Page, stack: Stack, business: str, **kwargs: Any) -
     page.wait_for_url(stack.emulator.url + "/oauth/authorize*")
     page.check(f"input[name=account][value={business}]")
     page.click("button[value=allow]")
+
+
+# The demo test's measured times (`record_property("demo_…")`), printed at the end of every run
+# so that CI's log says how long the demo took, not only the junit file.
+_DEMO_TIMES: list[tuple[str, list[tuple[str, object]]]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    measured = [(name, value) for name, value in report.user_properties if name.startswith("demo_")]
+    if report.when == "call" and measured:
+        _DEMO_TIMES.append((report.nodeid, measured))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for nodeid, measured in _DEMO_TIMES:
+        shown = ", ".join(f"{name} = {value}" for name, value in measured)
+        terminalreporter.write_line(f"{nodeid}: {shown}")

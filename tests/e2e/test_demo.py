@@ -110,8 +110,13 @@ def test_demo_from_start_to_dashboard(
         assert overflowing == []
         _moves_within_a_reload(page, shown)
         shoot(page, "5-moved")
-        record_property("demo_ready_seconds", round(ready_after, 1))
-        record_property("demo_usable_seconds", round(usable_after, 1))
+        for step, after in (
+            ("ready", ready_after),
+            ("connected", connected_after),
+            ("mirrored", mirrored_after),
+            ("usable", usable_after),
+        ):
+            record_property(f"demo_{step}_seconds", round(after, 1))
         print(
             f"demo: ready after {ready_after:.1f} s, connected after {connected_after:.1f} s, "
             f"mirrored after {mirrored_after:.1f} s, dashboard usable after {usable_after:.1f} s"
