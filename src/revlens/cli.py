@@ -422,7 +422,8 @@ def demo(
     folder.mkdir(parents=True, exist_ok=True)
     console.print(f"demo data in {folder}")
     state = folder / "emulator.db"
-    with contextlib.ExitStack() as running:
+    # The worker processes, however they were started: stopped before the emulator is.
+    with contextlib.ExitStack() as workers:
         chosen: list[DemoStripe] = []
         if not state.exists():
 
@@ -437,8 +438,9 @@ def demo(
                 environ = demo_setup.demo_environ(
                     data_dir=folder, host=host, port=port, stripe=stripe
                 )
-                demo_setup.migrated(environ)[1].dispose()
-                running.enter_context(demo_setup.worker_processes(environ, folder / "worker.log"))
+                _, database = demo_setup.migrated(environ)
+                database.dispose()  # the workers open their own
+                workers.enter_context(demo_setup.worker_processes(environ, folder / "worker.log"))
 
             seeded = _seed_demo(
                 folder, state, customers=customers, months=months, on_played=start_workers
@@ -447,7 +449,7 @@ def demo(
                 return
         warming.join()
         _serve_demo(
-            running,
+            workers,
             folder=folder,
             state=state,
             host=host,
@@ -460,7 +462,7 @@ def demo(
 
 
 def _serve_demo(
-    running: contextlib.ExitStack,
+    workers: contextlib.ExitStack,
     *,
     folder: Path,
     state: Path,
@@ -491,7 +493,8 @@ def _serve_demo(
         secret_key=None if chosen is None else chosen.secret_key,
         client_id=None if chosen is None else chosen.client_id,
     )
-    with EmulatorServer(config) as emulator:
+    # Leaving `workers` stops them while the emulator still answers their last requests.
+    with EmulatorServer(config) as emulator, workers:
         platform = emulator.emulator.platform
         stripe = demo_setup.DemoStripe(
             demo_setup.origin(host, emulator_port), platform.secret_key_test, platform.client_id
@@ -499,7 +502,7 @@ def _serve_demo(
         environ = demo_setup.demo_environ(data_dir=folder, host=host, port=port, stripe=stripe)
         settings, database = demo_setup.prepare(environ)
         if chosen is None:
-            running.enter_context(demo_setup.worker_processes(environ, folder / "worker.log"))
+            workers.enter_context(demo_setup.worker_processes(environ, folder / "worker.log"))
         api = Api(emulator.url)
         businesses = [a["id"] for a in api.call("GET", "/v1/accounts", {"limit": 10})["data"]]
         activity = Activity(api, businesses)

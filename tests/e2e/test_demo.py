@@ -121,6 +121,10 @@ def test_demo_from_start_to_dashboard(
             f"demo: ready after {ready_after:.1f} s, connected after {connected_after:.1f} s, "
             f"mirrored after {mirrored_after:.1f} s, dashboard usable after {usable_after:.1f} s"
         )
+    # The workers, started while the seeding merged, ran the backfill and stopped cleanly.
+    workers = (data / "worker.log").read_text()
+    assert workers.count(WORKER_LINE) == 3, workers
+    assert "Traceback" not in workers, workers
 
 
 def _platform(emulator_port: int) -> tuple[str, list[str]]:
