@@ -89,6 +89,13 @@ def migrate(
 def worker(
     config: ConfigOption = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker threads.")] = 2,
+    processes: Annotated[
+        bool,
+        typer.Option(
+            "--processes",
+            help="Run the workers as processes forked from this one (a core each), not threads.",
+        ),
+    ] = False,
 ) -> None:
     """Run the queue consumer until interrupted."""
     from revlens.tasks.queue import make_queue
@@ -98,8 +105,9 @@ def worker(
     migrations.check_schema(database.engine)
     queue = make_queue(settings, database=database)
     queue.check()
-    console.print(f"worker: {workers} threads on {settings.queue_url}")
-    queue.run_worker(workers=workers)
+    kind = "processes" if processes else "threads"
+    console.print(f"worker: {workers} {kind} on {settings.queue_url}")
+    queue.run_worker(workers=workers, processes=processes)
 
 
 MAX_WEB_WORKERS = 64

@@ -13,7 +13,7 @@ import string
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +28,9 @@ from revlens.webhooks.service import setup_endpoints
 # Three single-threaded processes: a backfill worker's threads share one core through the GIL
 # (decoding what Stripe sends is much of its work), and SQLite writers of every process queue on
 # one file lock. The demo's largest backfill took 38 s on two processes of two threads and 29-37 s
-# on three of one (2 cores, 27 Nov, before its events and history were trimmed).
+# on three of one (2 cores, 27 Nov, before its events and history were trimmed). They are forked
+# from one `revlens worker --processes`, which loads the modules (some 2 CPU-s) once for all.
 WORKER_PROCESSES = 3
-WORKER_THREADS = 1
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -111,21 +111,17 @@ def prepare(environ: dict[str, str]) -> tuple[Settings, Database]:
 
 
 @contextmanager
-def worker_processes(environ: dict[str, str], log: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Run `revlens worker` processes beside the web app, their output in one log file."""
-    with ExitStack() as stack:
-        yield [
-            stack.enter_context(
-                revlens_process(
-                    "worker",
-                    "--workers",
-                    str(WORKER_THREADS),
-                    env={**os.environ, **environ},
-                    log=log,
-                )
-            )
-            for _ in range(WORKER_PROCESSES)
-        ]
+def worker_processes(environ: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `revlens worker` (its worker processes) beside the web app, its output in `log`."""
+    with revlens_process(
+        "worker",
+        "--workers",
+        str(WORKER_PROCESSES),
+        "--processes",
+        env={**os.environ, **environ},
+        log=log,
+    ) as process:
+        yield process
 
 
 @contextmanager

@@ -111,3 +111,34 @@ def test_sqlite_queue_creates_its_directory(make_settings: Any, tmp_path: Path) 
     queue = make_queue(make_settings(REVLENS_QUEUE_URL=f"sqlite:///{tmp_path}/q/dir/queue.db"))
     queue.check()
     assert (tmp_path / "q" / "dir" / "queue.db").exists()
+
+
+def test_forked_worker_processes_run_the_jobs_and_stop_cleanly(
+    make_settings: Any, fresh_database_url: str
+) -> None:
+    settings = make_settings(REVLENS_DATABASE_URL=fresh_database_url)
+    database = Database.from_url(settings.database_url)
+    migrate.upgrade(database.engine)
+    queue = make_queue(settings)
+    for _ in range(12):
+        queue.enqueue(heartbeat, source="forked")
+    worker = _revlens("worker", "--workers", "2", "--processes", settings=settings)
+    try:
+        deadline = time.monotonic() + 60
+        while len(ran := _wait_for_heartbeat(database, "forked")) < 12:
+            assert time.monotonic() < deadline, "the forked workers did not run every job"
+            time.sleep(0.1)
+        # Run by processes this one forked, which are still alive and answer to it.
+        pids = {int(process.rsplit(":", 1)[1]) for process in ran}
+        assert worker.pid not in pids
+        for pid in pids:
+            status = Path(f"/proc/{pid}/status").read_text()
+            assert f"PPid:\t{worker.pid}\n" in status, status
+    finally:
+        worker.send_signal(signal.SIGINT)
+        out, _ = worker.communicate(timeout=60)
+    assert worker.returncode == 0, out
+    assert "worker: 2 processes on" in out
+    assert "Traceback" not in out, out
+    assert queue.pending() == 0
+    database.dispose()

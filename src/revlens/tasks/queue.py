@@ -56,11 +56,20 @@ class Queue:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StartupError(f"REVLENS_QUEUE_URL: cannot reach the queue: {reason}") from None
 
-    def run_worker(self, *, workers: int = 2) -> None:
-        """Run the consumer in this process until SIGINT or SIGTERM."""
+    def run_worker(self, *, workers: int = 2, processes: bool = False) -> None:
+        """Run the consumer in this process until SIGINT or SIGTERM.
+
+        With `processes`, the workers are processes forked from this one (huey's "process"
+        workers), not threads: each has a core of its own past the GIL, and the modules this
+        process loaded (some 2 CPU-s) are loaded once for all of them.
+        """
+        if processes:
+            # A forked child must not share this process's database connections: it opens its
+            # own (huey closes its own storage before forking).
+            self.context.database.dispose()
         consumer = self.huey.create_consumer(
             workers=workers,
-            worker_type="thread",
+            worker_type="process" if processes else "thread",
             periodic=True,
             initial_delay=0.05,
             backoff=1.5,
