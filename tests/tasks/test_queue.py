@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import signal
 import subprocess
 import sys
@@ -142,3 +143,20 @@ def test_forked_worker_processes_run_the_jobs_and_stop_cleanly(
     assert "Traceback" not in out, out
     assert queue.pending() == 0
     database.dispose()
+
+
+def test_processes_without_fork_are_one_clear_error(
+    make_settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on Windows, where multiprocessing has no "fork" start method.
+    real = multiprocessing.get_context
+
+    def no_fork(method: str | None = None) -> Any:
+        if method == "fork":
+            raise ValueError("cannot find context for 'fork'")
+        return real(method)
+
+    monkeypatch.setattr(multiprocessing, "get_context", no_fork)
+    queue = make_queue(make_settings())
+    with pytest.raises(StartupError, match=r"^--processes: .*fork\(\) start-method"):
+        queue.run_worker(workers=2, processes=True)

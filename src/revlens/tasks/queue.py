@@ -6,6 +6,7 @@ from typing import Any
 
 from huey import Huey, PriorityRedisHuey, SqliteHuey
 from huey.api import Result
+from huey.exceptions import ConfigurationError
 
 from revlens.config import Settings, sqlite_queue_path
 from revlens.db.session import Database
@@ -67,15 +68,18 @@ class Queue:
             # A forked child must not share this process's database connections: it opens its
             # own (huey closes its own storage before forking).
             self.context.database.dispose()
-        consumer = self.huey.create_consumer(
-            workers=workers,
-            worker_type="process" if processes else "thread",
-            periodic=True,
-            initial_delay=0.05,
-            backoff=1.5,
-            max_delay=0.5,
-            check_worker_health=True,
-        )
+        try:
+            consumer = self.huey.create_consumer(
+                workers=workers,
+                worker_type="process" if processes else "thread",
+                periodic=True,
+                initial_delay=0.05,
+                backoff=1.5,
+                max_delay=0.5,
+                check_worker_health=True,
+            )
+        except ConfigurationError as error:  # no fork() on this platform (Windows)
+            raise StartupError(f"--processes: {error}") from None
         consumer.run()
 
 
