@@ -436,9 +436,10 @@ def demo(
         if not state.exists():
 
             def start_workers() -> None:
-                # The workers load (some 2 CPU-s each) while the seeding merges its parts on
-                # one core, not while the person connects. They need the platform's key before
-                # the emulator starts: the demo chooses it, and starts the emulator with it.
+                # The workers load their modules (some 2 CPU-s) while the seeding merges its
+                # parts on one core, not while the person connects. They need the platform's
+                # key before the emulator starts: the demo chooses it, and starts the emulator
+                # with it.
                 from revlens import demo as demo_setup
 
                 stripe = demo_setup.new_platform(demo_setup.origin(host, emulator_port))
