@@ -135,6 +135,21 @@ def _platform(emulator_port: int) -> tuple[str, list[str]]:
     return key, sorted(account.id for account in client.v1.accounts.list({"limit": 10}).data)
 
 
+def _worker_key(demo: subprocess.Popen[bytes]) -> str:
+    """The Stripe key in the environment of the demo's `revlens worker` (its child process)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes().split(b"\0")
+            environ = (stat.parent / "environ").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue  # a process that ended meanwhile
+        if parent == demo.pid and b"worker" in command:
+            variable = b"REVLENS_STRIPE_SECRET_KEY="
+            return next(v[len(variable) :].decode() for v in environ if v.startswith(variable))
+    raise AssertionError(f"no worker process under the demo (pid {demo.pid})")
+
+
 def test_a_second_run_reuses_the_data_and_the_platform(tmp_path: Path) -> None:
     data = tmp_path / "demo"
     small = ("--customers", "30", "--months", "2")
@@ -145,12 +160,14 @@ def test_a_second_run_reuses_the_data_and_the_platform(tmp_path: Path) -> None:
         key, accounts = _platform(emulator_port)
         assert "seeding three businesses" in log.read_text()
         _wait_for(data / "worker.log", WORKER_LINE, demo, timeout=300)
+        assert _worker_key(demo) == key
     assert len(accounts) == 3
     with _demo(tmp_path, data, *small) as (demo, log, _, emulator_port):
         _wait_for(log, READY_LINE, demo, timeout=600)
         assert "seeding" not in log.read_text()
         assert _platform(emulator_port) == (key, accounts)
         _wait_for(data / "worker.log", WORKER_LINE, demo, timeout=300, count=2)
+        assert _worker_key(demo) == key
     # The workers started once per run, and stopped cleanly.
     workers = (data / "worker.log").read_text()
     assert workers.count(WORKER_LINE) == 2, workers
